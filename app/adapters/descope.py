@@ -1,0 +1,162 @@
+"""Descope: SCIM groups plus the management API's external groups.
+
+Wire contract: ``/work/shared/seeds/descope-scim-groups.txt`` (``/scim/v2/Groups``, bearer
+``<ProjectId>:<AccessKey>``, the access key bound to one tenant) and
+``descope-mgmt-external-groups.txt`` (``POST /v1/mgmt/group/member/all``, bearer
+``<ProjectId>:<ManagementKey>``). The client's ``base_url`` is ``https://api.descope.com``.
+
+Where the seeds are silent (see :data:`DESCOPE_CAPABILITIES`): Descope publishes no
+ServiceProviderConfig we rely on, so capabilities are static; no ``POST /.search``, no sort,
+no ETags; pages of at most 100; a member's ``value`` in a SCIM group is its Descope userId,
+the management API's ``userId``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from app.adapters.scim import ScimAdapter
+from app.adapters.scimwire import WireError
+from app.errors import GatewayError, NotFound
+from app.models import BackendKind, Capabilities, MemberRecord, Membership
+
+DESCOPE_CAPABILITIES = Capabilities(
+    patch=True,
+    filter=True,
+    filter_max_results=None,
+    sort=False,
+    etag=False,
+    max_page_size=100,
+    max_filter_terms=50,
+    extra={"membersOf": "mgmt /v1/mgmt/group/member/all"},
+)
+
+MEMBERS_OF_GROUPS = "v1/mgmt/group/member/all"
+
+
+class DescopeAdapter(ScimAdapter):
+    """One Descope tenant. Without ``management_key``, membership and member details come
+    from SCIM ``members eq`` filters instead of the management API."""
+
+    kind = BackendKind.DESCOPE
+    groups_path = "scim/v2/Groups"
+    content_type = "application/json"  # the seed's curl examples send application/json
+    post_search = False
+
+    def __init__(
+        self,
+        tenant_id: str,
+        client: httpx.AsyncClient,
+        *,
+        project_id: str,
+        descope_tenant_id: str,
+        access_key: str,
+        management_key: str | None = None,
+    ) -> None:
+        super().__init__(tenant_id, client, token=f"{project_id}:{access_key}")
+        self._descope_tenant_id = descope_tenant_id
+        self._mgmt_auth = (
+            {"Authorization": f"Bearer {project_id}:{management_key}"} if management_key else None
+        )
+
+    async def _read_capabilities(self) -> Capabilities:
+        return DESCOPE_CAPABILITIES
+
+    async def _external_groups(
+        self, mgmt_auth: Mapping[str, str], member_ids: Sequence[str]
+    ) -> list[ExternalGroup]:
+        """``POST /v1/mgmt/group/member/all {tenantId, userIds}``: one request for the batch."""
+        body = {"tenantId": self._descope_tenant_id, "userIds": list(dict.fromkeys(member_ids))}
+        data = await self._send_as(mgmt_auth, "POST", MEMBERS_OF_GROUPS, json=body)
+        with self._wire("external group list"):
+            return parse_external_groups(data)
+
+    async def groups_of_members(self, member_ids: Sequence[str]) -> Membership:
+        """ONE management call for the whole batch; no full records (the management API has
+        no externalId or meta). Without a management key: SCIM ``members eq`` filters."""
+        if self._mgmt_auth is None:
+            return await super().groups_of_members(member_ids)
+        if not member_ids:
+            return Membership(group_ids=[])
+        try:
+            groups = await self._external_groups(self._mgmt_auth, member_ids)
+        except GatewayError as exc:
+            return Membership(group_ids=[exc for _ in member_ids])
+        by_member: dict[str, list[str]] = {m: [] for m in member_ids}
+        for group in groups:
+            for member in group.members:
+                ids = by_member.get(member.user_id)
+                if ids is not None and group.id not in ids:
+                    ids.append(group.id)
+        return Membership(group_ids=[list(by_member[m]) for m in member_ids])
+
+    async def get_members(self, member_ids: Sequence[str]) -> list[MemberRecord | Exception]:
+        """The same ONE management call, read for loginId/userId/display; a user in no group
+        of the tenant is :class:`NotFound`. Without a management key: the groups' entries."""
+        if self._mgmt_auth is None:
+            return await self._members_from_groups(member_ids)
+        if not member_ids:
+            return []
+        try:
+            groups = await self._external_groups(self._mgmt_auth, member_ids)
+        except GatewayError as exc:
+            return [exc for _ in member_ids]
+        found: dict[str, MemberRecord] = {}
+        for group in groups:
+            for m in group.members:
+                if m.user_id not in found or found[m.user_id].display is None:
+                    found[m.user_id] = MemberRecord(
+                        m.user_id, m.display, m.login_id, m.user_id, type="User"
+                    )
+        return [
+            found[m] if m in found else NotFound(f"member {m!r} not found", tenant=self.tenant_id)
+            for m in member_ids
+        ]
+
+
+@dataclass(frozen=True, slots=True)
+class ExternalMember:
+    user_id: str
+    login_id: str | None
+    display: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ExternalGroup:
+    id: str
+    display: str | None
+    members: tuple[ExternalMember, ...]
+
+
+def _opt_str(data: Mapping[str, Any], key: str) -> str | None:
+    value = data.get(key)
+    return value if isinstance(value, str) and value else None
+
+
+def parse_external_groups(data: object) -> list[ExternalGroup]:
+    """``{"groups": [{id, display, members: [{loginId, userId, display}]}]}``; every field is
+    optional in the seed's types: a group needs an id, a member without userId is skipped."""
+    if not isinstance(data, Mapping):
+        raise WireError("the management answer is not a JSON object")
+    groups = data.get("groups") or []
+    if not isinstance(groups, list):
+        raise WireError("groups is not a list")
+    parsed: list[ExternalGroup] = []
+    for group in groups:
+        group_id = _opt_str(group, "id") if isinstance(group, Mapping) else None
+        if group_id is None:
+            raise WireError("an external group has no id")
+        members = group.get("members") or []
+        if not isinstance(members, list):
+            raise WireError("an external group's members is not a list")
+        refs = (
+            ExternalMember(user_id, _opt_str(m, "loginId"), _opt_str(m, "display"))
+            for m in members
+            if isinstance(m, Mapping) and (user_id := _opt_str(m, "userId"))
+        )
+        parsed.append(ExternalGroup(group_id, _opt_str(group, "display"), tuple(refs)))
+    return parsed

@@ -1,0 +1,333 @@
+"""Any RFC 7644 server: the generic adapter, and the base the Descope and Condeco adapters extend.
+
+The client's ``base_url`` is the tenant's SCIM base (``https://host/v2``); paths are relative.
+Subclasses change the paths (:attr:`groups_path`, :attr:`users_path`), the credentials
+(:meth:`_auth_headers`) and whatever their directory answers differently.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import Any, TypeVar
+from urllib.parse import quote
+
+import httpx
+
+from app.adapters import scimwire as wire
+from app.adapters.http import Upstream
+from app.errors import GatewayError, NotFound, UpstreamError
+from app.models import (
+    BackendKind,
+    Capabilities,
+    GroupDraft,
+    GroupPage,
+    GroupPatch,
+    GroupRecord,
+    MemberRecord,
+    Membership,
+)
+
+# Answers that mean "this server has no POST /.search" (RFC 7644 §3.4.3 makes it optional).
+_NO_SEARCH_ENDPOINT = frozenset({404, 405, 501})
+
+T = TypeVar("T")
+
+
+class ScimAdapter:
+    """Groups and users of one tenant on an RFC 7644 server."""
+
+    kind: BackendKind = BackendKind.SCIM
+    groups_path = "Groups"
+    users_path = "Users"
+    # RFC 7644 §3.1 names application/scim+json; vendors document application/json.
+    content_type = "application/scim+json"
+    # Whether POST Groups/.search works: None until tried (RFC 7644 §3.4.3 makes it optional).
+    post_search: bool | None = None
+
+    def __init__(self, tenant_id: str, client: httpx.AsyncClient, token: str | None = None) -> None:
+        self.tenant_id = tenant_id
+        self._upstream = Upstream(tenant_id, client)
+        self._static_token = token
+        self._capabilities: Capabilities | None = None
+        self._capabilities_lock = asyncio.Lock()
+
+    # -- the send step ---------------------------------------------------------------------
+
+    async def _auth_headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self._static_token}"} if self._static_token else {}
+
+    async def _send(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: Mapping[str, str | int] | None = None,
+        json: Any = None,
+        if_match: str | None = None,
+    ) -> Any:
+        auth = await self._auth_headers()
+        return await self._send_as(auth, method, url, params=params, json=json, if_match=if_match)
+
+    async def _send_as(
+        self,
+        auth: Mapping[str, str],
+        method: str,
+        url: str,
+        *,
+        params: Mapping[str, str | int] | None = None,
+        json: Any = None,
+        if_match: str | None = None,
+    ) -> Any:
+        """One request with the given credentials, through the one translating send step."""
+        headers = {**auth}
+        if json is not None:
+            headers["Content-Type"] = self.content_type
+        if if_match is not None:
+            headers["If-Match"] = if_match  # RFC 7644 §3.14
+        return await self._upstream.send(method, url, headers=headers, params=params, json=json)
+
+    @contextmanager
+    def _wire(self, what: str) -> Iterator[None]:
+        """Report a 2xx answer of the wrong shape as the upstream's fault."""
+        try:
+            yield
+        except wire.WireError as exc:
+            raise UpstreamError(
+                f"upstream sent an invalid {what}: {exc}", tenant=self.tenant_id
+            ) from exc
+
+    # -- capabilities ----------------------------------------------------------------------
+
+    async def capabilities(self) -> Capabilities:
+        """``GET ServiceProviderConfig`` once (RFC 7643 §5); defaults when the server has none."""
+        async with self._capabilities_lock:
+            if self._capabilities is None:
+                self._capabilities = await self._read_capabilities()
+            return self._capabilities
+
+    async def _read_capabilities(self) -> Capabilities:
+        try:
+            data = await self._send("GET", "ServiceProviderConfig")
+        except NotFound:
+            return Capabilities()
+        with self._wire("ServiceProviderConfig"):
+            return wire.parse_service_provider_config(data)
+
+    # -- reads -----------------------------------------------------------------------------
+
+    async def _list_page(
+        self,
+        path: str,
+        scim_filter: str | None,
+        start_index: int,
+        count: int,
+        *,
+        include_members: bool = True,
+        post: bool = False,
+    ) -> Any:
+        """One ListResponse: ``GET path?filter=`` (§3.4.2) or ``POST path/.search`` (§3.4.3)."""
+        sort = (await self.capabilities()).sort and path == self.groups_path
+        if post:
+            body = wire.search_body(scim_filter or "", start_index, count)
+            if not include_members:
+                body["excludedAttributes"] = ["members"]
+            if sort:
+                body["sortBy"] = "displayName"
+            return await self._send("POST", f"{path}/.search", json=body)
+        params: dict[str, str | int] = {"startIndex": start_index, "count": count}
+        if scim_filter:
+            params["filter"] = scim_filter
+        if not include_members:
+            params["excludedAttributes"] = "members"
+        if sort:
+            params["sortBy"] = "displayName"
+        return await self._send("GET", path, params=params)
+
+    async def _list_all(
+        self, path: str, scim_filter: str, *, include_members: bool = True, post: bool = False
+    ) -> list[Any]:
+        """Every resource matching a filter, page by page, advancing by what each page held."""
+        count = (await self.capabilities()).max_page_size
+        found: list[Any] = []
+        start = 1
+        while True:
+            data = await self._list_page(
+                path, scim_filter, start, count, include_members=include_members, post=post
+            )
+            with self._wire("list response"):
+                page = wire.list_resources(data)
+                total = data.get("totalResults", 0)
+            found.extend(page)
+            if not page or not isinstance(total, int) or len(found) >= total:
+                return found
+            start += len(page)
+
+    async def search_groups(
+        self,
+        scim_filter: str | None,
+        start_index: int,
+        count: int,
+        *,
+        include_members: bool = True,
+    ) -> GroupPage:
+        """One page of groups (RFC 7644 §3.4.2): one request."""
+        data = await self._list_page(
+            self.groups_path, scim_filter, start_index, count, include_members=include_members
+        )
+        with self._wire("group list"):
+            return wire.parse_list(
+                data, start_index=start_index, members_excluded=not include_members
+            )
+
+    async def _get_group(self, group_id: str) -> GroupRecord:
+        data = await self._send("GET", self._group_url(group_id))
+        with self._wire("group"):
+            return wire.parse_group(data)
+
+    async def _groups_by_id(self, ids: Sequence[str]) -> dict[str, GroupRecord]:
+        if len(ids) == 1:
+            try:
+                return {ids[0]: await self._get_group(ids[0])}
+            except NotFound:
+                return {}
+        items = await self._list_all(self.groups_path, wire.or_filter("id", ids))
+        with self._wire("group"):
+            return {g.id: g for g in map(wire.parse_group, items)}
+
+    async def get_groups(self, ids: Sequence[str]) -> list[GroupRecord | Exception]:
+        """Groups by id: one ``id eq .. or ..`` filter per chunk of ``max_filter_terms`` ids,
+        chunks sent concurrently, each paged until read; a chunk of one is ``GET Groups/{id}``."""
+        return await self._batch(ids, self._groups_by_id, "group")
+
+    async def _batch(
+        self,
+        keys: Sequence[str],
+        fetch: Callable[[Sequence[str]], Awaitable[Mapping[str, T]]],
+        noun: str,
+    ) -> list[T | Exception]:
+        """Run ``fetch`` over chunks of unique keys concurrently; one result per key, in order.
+
+        A failed chunk fails only its own keys; a key no chunk returned is :class:`NotFound`.
+        """
+        size = (await self.capabilities()).max_filter_terms
+        parts = list(wire.chunks(wire.unique(keys), size))
+        answers = await asyncio.gather(*(fetch(part) for part in parts), return_exceptions=True)
+        found: dict[str, T | Exception] = {}
+        for part, answer in zip(parts, answers, strict=True):
+            if isinstance(answer, GatewayError):
+                found.update(dict.fromkeys(part, answer))
+            elif isinstance(answer, BaseException):
+                raise answer
+            else:
+                found.update(answer)
+        missing = f"{noun} {{!r}} not found"
+        return [
+            found[key] if key in found else NotFound(missing.format(key), tenant=self.tenant_id)
+            for key in keys
+        ]
+
+    async def groups_of_members(self, member_ids: Sequence[str]) -> Membership:
+        """Groups whose ``members eq`` one of the ids: ONE ``POST Groups/.search`` (no URL length
+        limit, RFC 7644 §3.4.3) paged if needed; where the server has no ``.search``, chunked
+        GETs sent concurrently. The full groups come back as ``records``."""
+        ids = wire.unique(member_ids)
+        if not ids:
+            return Membership(group_ids=[])
+        if self.post_search is not False:
+            try:
+                items = await self._list_all(
+                    self.groups_path, wire.or_filter("members", ids), post=True
+                )
+            except GatewayError as exc:
+                if exc.status not in _NO_SEARCH_ENDPOINT:
+                    return Membership(group_ids=[exc for _ in member_ids])
+                self.post_search = False
+            else:
+                self.post_search = True
+                with self._wire("group"):
+                    records = [wire.parse_group(item) for item in items]
+                by_member = wire.groups_by_member(ids, records)
+                return Membership([by_member[m] for m in member_ids], records)
+        return await self._groups_of_members_by_get(member_ids)
+
+    async def _groups_of_members_by_get(self, member_ids: Sequence[str]) -> Membership:
+        records: dict[str, GroupRecord] = {}
+
+        async def fetch(part: Sequence[str]) -> dict[str, list[str]]:
+            items = await self._list_all(self.groups_path, wire.or_filter("members", part))
+            with self._wire("group"):
+                groups = [wire.parse_group(item) for item in items]
+            records.update((g.id, g) for g in groups)
+            return wire.groups_by_member(part, groups)
+
+        group_ids = await self._batch(member_ids, fetch, "member")
+        return Membership(group_ids, list(records.values()))
+
+    async def _users_by_id(self, ids: Sequence[str]) -> dict[str, MemberRecord]:
+        items = await self._list_all(self.users_path, wire.or_filter("id", ids))
+        with self._wire("user"):
+            return {u.id: u for u in map(wire.parse_user, items)}
+
+    async def get_members(self, member_ids: Sequence[str]) -> list[MemberRecord | Exception]:
+        """Users by id (RFC 7643 §4.1): ``Users?filter=id eq .. or ..`` per chunk, concurrently."""
+        return await self._batch(member_ids, self._users_by_id, "member")
+
+    async def _members_from_groups(
+        self, member_ids: Sequence[str]
+    ) -> list[MemberRecord | Exception]:
+        """Members as the groups that list them describe them (``members eq`` filters, chunked):
+        for directories without a users endpoint. A member no group lists is not found."""
+
+        async def fetch(part: Sequence[str]) -> dict[str, MemberRecord]:
+            items = await self._list_all(self.groups_path, wire.or_filter("members", part))
+            with self._wire("group"):
+                groups = [wire.parse_group(item) for item in items]
+            return wire.members_from_groups(part, groups)
+
+        return await self._batch(member_ids, fetch, "member")
+
+    # -- writes ----------------------------------------------------------------------------
+
+    async def create_group(self, draft: GroupDraft) -> GroupRecord | str:
+        """``POST Groups`` (RFC 7644 §3.3): one request, never retried."""
+        data = await self._send("POST", self.groups_path, json=wire.group_body(draft))
+        with self._wire("created group"):
+            return wire.parse_group(data)
+
+    async def replace_group(
+        self, group_id: str, draft: GroupDraft, *, if_match: str | None = None
+    ) -> GroupRecord | None:
+        """``PUT Groups/{id}`` (RFC 7644 §3.5.1); ``None`` when the answer has no body."""
+        data = await self._send(
+            "PUT", self._group_url(group_id), json=wire.group_body(draft), if_match=if_match
+        )
+        return self._optional_group(data)
+
+    async def patch_group(
+        self, group_id: str, patch: GroupPatch, *, if_match: str | None = None
+    ) -> GroupRecord | None:
+        """``PATCH Groups/{id}`` (RFC 7644 §3.5.2): 200 with the group, or 204 (``None``)."""
+        data = await self._send(
+            "PATCH", self._group_url(group_id), json=wire.patch_body(patch), if_match=if_match
+        )
+        return self._optional_group(data)
+
+    async def delete_group(self, group_id: str, *, if_match: str | None = None) -> None:
+        """``DELETE Groups/{id}`` (RFC 7644 §3.6): 204."""
+        await self._send("DELETE", self._group_url(group_id), if_match=if_match)
+
+    def _group_url(self, group_id: str) -> str:
+        return f"{self.groups_path}/{_segment(group_id)}"
+
+    def _optional_group(self, data: Any) -> GroupRecord | None:
+        if data is None:
+            return None
+        with self._wire("group"):
+            return wire.parse_group(data)
+
+
+def _segment(value: str) -> str:
+    """An id as one path segment: ``/``, ``?`` and ``#`` must not change the URL's shape."""
+    return quote(value, safe="")

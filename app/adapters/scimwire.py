@@ -1,0 +1,265 @@
+"""SCIM 2.0 wire format: pure functions between JSON dicts and :mod:`app.models` records.
+
+No I/O here. Parsing follows RFC 7643 §4.2 (Group) and §3.1 (meta); requests follow RFC 7644
+§3.3 (POST), §3.5.1 (PUT), §3.5.2 (PATCH) and §3.4.2.2 (filters). Values inside filters are
+always rendered by :meth:`scim2_models.ScimFilter.quote`, so no id or member value can change
+the shape of a filter.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+from scim2_models import ScimFilter
+
+from app.models import (
+    Capabilities,
+    GroupDraft,
+    GroupPage,
+    GroupPatch,
+    GroupRecord,
+    MemberRecord,
+    MemberRef,
+)
+
+GROUP_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:Group"
+PATCH_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
+SEARCH_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:SearchRequest"
+
+T = TypeVar("T")
+
+
+class WireError(ValueError):
+    """A payload that is not the SCIM shape it claims to be; the send step reports it upstream."""
+
+
+def parse_time(value: object) -> datetime | None:
+    """An RFC 7643 §2.3.5 dateTime, leniently: without a zone it is UTC (Condeco sends
+    ``"2021-03-09T11:52:17.777"``). Anything unreadable (Descope documents ``created`` as an
+    object) is unknown rather than an error."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+
+
+def _str_or_none(value: object) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, str | int):
+        return str(value)
+    raise WireError(f"expected a string, got {type(value).__name__}")
+
+
+def parse_member_ref(entry: object) -> MemberRef:
+    """One ``members`` entry (RFC 7643 §4.2): ``value`` is required."""
+    if not isinstance(entry, Mapping) or _str_or_none(entry.get("value")) is None:
+        raise WireError("a group member has no value")
+    return MemberRef(
+        value=str(entry["value"]),
+        display=_str_or_none(entry.get("display")),
+        type=_str_or_none(entry.get("type")),
+    )
+
+
+def parse_group(data: object, *, members_excluded: bool = False) -> GroupRecord:
+    """A Group resource. ``members`` absent means "none" unless the request excluded them
+    (``excludedAttributes=members``), in which case it means "unknown" (``None``)."""
+    if not isinstance(data, Mapping):
+        raise WireError("a group is not a JSON object")
+    group_id = _str_or_none(data.get("id"))
+    if not group_id:
+        raise WireError("a group has no id")
+    raw_members = data.get("members")
+    members: tuple[MemberRef, ...] | None
+    if raw_members is None:
+        members = None if members_excluded else ()
+    elif isinstance(raw_members, list):
+        members = tuple(parse_member_ref(entry) for entry in raw_members)
+    else:
+        raise WireError("a group's members is not a list")
+    meta = data.get("meta")
+    meta = meta if isinstance(meta, Mapping) else {}
+    return GroupRecord(
+        id=group_id,
+        display_name=_str_or_none(data.get("displayName")) or "",
+        external_id=_str_or_none(data.get("externalId")),
+        members=members,
+        created=parse_time(meta.get("created")),
+        last_modified=parse_time(meta.get("lastModified")),
+        version=_str_or_none(meta.get("version")),
+    )
+
+
+def parse_list(data: object, *, start_index: int = 1, members_excluded: bool = False) -> GroupPage:
+    """A ListResponse of groups (RFC 7644 §3.4.2). ``Resources`` may be absent when empty."""
+    if not isinstance(data, Mapping):
+        raise WireError("a list response is not a JSON object")
+    resources = data.get("Resources") or []
+    if not isinstance(resources, list):
+        raise WireError("Resources is not a list")
+    groups = [parse_group(item, members_excluded=members_excluded) for item in resources]
+    total = data.get("totalResults", len(groups))
+    first = data.get("startIndex", start_index)
+    if not isinstance(total, int) or not isinstance(first, int):
+        raise WireError("totalResults or startIndex is not a number")
+    return GroupPage(groups=groups, total_results=total, start_index=first)
+
+
+def parse_user(data: object) -> MemberRecord:
+    """A User resource (RFC 7643 §4.1) as a member: loginId is ``userName``."""
+    if not isinstance(data, Mapping) or not _str_or_none(data.get("id")):
+        raise WireError("a user has no id")
+    user_id = str(data["id"])
+    return MemberRecord(
+        id=user_id,
+        display=_str_or_none(data.get("displayName")),
+        login_id=_str_or_none(data.get("userName")),
+        user_id=user_id,
+        type="User",
+    )
+
+
+def list_resources(data: object) -> list[Any]:
+    """The ``Resources`` of any ListResponse, absent meaning empty."""
+    if not isinstance(data, Mapping):
+        raise WireError("a list response is not a JSON object")
+    resources = data.get("Resources") or []
+    if not isinstance(resources, list):
+        raise WireError("Resources is not a list")
+    return resources
+
+
+def _members_value(member_ids: Iterable[str]) -> list[dict[str, str]]:
+    return [{"value": member_id} for member_id in member_ids]
+
+
+def group_body(draft: GroupDraft) -> dict[str, Any]:
+    """The body of a POST (RFC 7644 §3.3) or PUT (§3.5.1) of a group."""
+    body: dict[str, Any] = {"schemas": [GROUP_SCHEMA], "displayName": draft.display_name}
+    if draft.external_id:
+        body["externalId"] = draft.external_id
+    body["members"] = _members_value(draft.member_ids)
+    return body
+
+
+def member_path(member_id: str) -> str:
+    """``members[value eq "x"]``: one member per path, as a value filter (RFC 7644 §3.5.2.2).
+
+    Never ``value eq "a" and value eq "b"`` inside the brackets: no single member matches
+    both, so that path selects nothing (the Condeco seed's example 3 does this).
+    """
+    return f"members[value eq {ScimFilter.quote(member_id)}]"
+
+
+def patch_body(patch: GroupPatch) -> dict[str, Any]:
+    """A PatchOp (RFC 7644 §3.5.2) with lowercase ``op`` values (§3.5.2 lists them so)."""
+    ops: list[dict[str, Any]] = []
+    if patch.display_name is not None:
+        ops.append({"op": "replace", "path": "displayName", "value": patch.display_name})
+    if patch.external_id == "":
+        ops.append({"op": "remove", "path": "externalId"})
+    elif patch.external_id is not None:
+        ops.append({"op": "replace", "path": "externalId", "value": patch.external_id})
+    if patch.replace_members is not None:
+        ops.append(
+            {"op": "replace", "path": "members", "value": _members_value(patch.replace_members)}
+        )
+    else:
+        if patch.add_members:
+            ops.append({"op": "add", "path": "members", "value": _members_value(patch.add_members)})
+        ops.extend({"op": "remove", "path": member_path(m)} for m in patch.remove_members)
+    return {"schemas": [PATCH_SCHEMA], "Operations": ops}
+
+
+def or_filter(attribute: str, values: Iterable[str]) -> str:
+    """``attribute eq "a" or attribute eq "b"`` (RFC 7644 §3.4.2.2), every value quoted."""
+    return " or ".join(f"{attribute} eq {ScimFilter.quote(value)}" for value in values)
+
+
+def search_body(scim_filter: str, start_index: int, count: int, **extra: Any) -> dict[str, Any]:
+    """The body of ``POST /.search`` (RFC 7644 §3.4.3)."""
+    return {
+        "schemas": [SEARCH_SCHEMA],
+        "filter": scim_filter,
+        "startIndex": start_index,
+        "count": count,
+        **extra,
+    }
+
+
+def unique(values: Iterable[T]) -> list[T]:
+    """The values without repeats, first occurrence order kept."""
+    return list(dict.fromkeys(values))
+
+
+def chunks(values: Sequence[T], size: int) -> Iterator[Sequence[T]]:
+    """Consecutive slices of at most ``size`` values (at least one per slice)."""
+    size = max(1, size)
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+def groups_by_member(
+    member_ids: Sequence[str], groups: Iterable[GroupRecord]
+) -> dict[str, list[str]]:
+    """Each member's group ids, read from the groups' ``members`` (groups in the given order)."""
+    wanted = set(member_ids)
+    found: dict[str, list[str]] = {m: [] for m in member_ids}
+    for group in groups:
+        for ref in group.members or ():
+            if ref.value in wanted and group.id not in found[ref.value]:
+                found[ref.value].append(group.id)
+    return found
+
+
+def _supported(data: Mapping[str, Any], key: str, default: bool) -> bool:
+    section = data.get(key)
+    if isinstance(section, Mapping) and isinstance(section.get("supported"), bool):
+        return bool(section["supported"])
+    return default
+
+
+def parse_service_provider_config(data: object) -> Capabilities:
+    """Capabilities from a ServiceProviderConfig (RFC 7643 §5); absent parts keep the defaults.
+
+    A page never asks for more than ``filter.maxResults``, the most the server returns.
+    """
+    if not isinstance(data, Mapping):
+        raise WireError("the ServiceProviderConfig is not a JSON object")
+    defaults = Capabilities()
+    filter_section = data.get("filter")
+    max_results = filter_section.get("maxResults") if isinstance(filter_section, Mapping) else None
+    max_results = max_results if isinstance(max_results, int) and max_results > 0 else None
+    return Capabilities(
+        patch=_supported(data, "patch", defaults.patch),
+        filter=_supported(data, "filter", defaults.filter),
+        filter_max_results=max_results,
+        sort=_supported(data, "sort", defaults.sort),
+        etag=_supported(data, "etag", defaults.etag),
+        max_page_size=min(defaults.max_page_size, max_results or defaults.max_page_size),
+    )
+
+
+def members_from_groups(
+    member_ids: Sequence[str], groups: Iterable[GroupRecord]
+) -> dict[str, MemberRecord]:
+    """What the groups' ``members`` entries say of each member found there (the first
+    ``display`` given wins); members no group lists are left out."""
+    wanted = set(member_ids)
+    found: dict[str, MemberRecord] = {}
+    for group in groups:
+        for ref in group.members or ():
+            if ref.value not in wanted:
+                continue
+            known = found.get(ref.value)
+            if known is None or (known.display is None and ref.display is not None):
+                found[ref.value] = MemberRecord(
+                    id=ref.value, display=ref.display, user_id=ref.value, type=ref.type
+                )
+    return found

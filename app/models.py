@@ -1,0 +1,115 @@
+"""The gateway's own view of SCIM data, shared by adapters and schema.
+
+Adapters turn wire payloads into these plain records; the schema turns them into GraphQL
+objects. Neither side sees the other's types (no httpx here, no Strawberry here).
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+class BackendKind(enum.Enum):
+    DESCOPE = "descope"
+    CONDECO = "condeco"
+    SCIM = "scim"
+
+
+@dataclass(frozen=True, slots=True)
+class MemberRef:
+    """One entry of a group's ``members`` (RFC 7643 §4.2): the member's id and its display."""
+
+    value: str
+    display: str | None = None
+    type: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class GroupRecord:
+    """A SCIM group as the backend returned it.
+
+    ``members`` is ``None`` when the backend did not send the attribute (for instance on a
+    list with ``excludedAttributes=members``): it is unknown, not empty.
+    """
+
+    id: str
+    display_name: str
+    external_id: str | None = None
+    members: tuple[MemberRef, ...] | None = ()
+    created: datetime | None = None
+    last_modified: datetime | None = None
+    version: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MemberRecord:
+    """What a backend knows of one member beyond the group's ``members`` entry."""
+
+    id: str
+    display: str | None = None
+    login_id: str | None = None
+    user_id: str | None = None
+    type: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class GroupPage:
+    """One page of a search (RFC 7644 §3.4.2.4): ``start_index`` is 1-based."""
+
+    groups: list[GroupRecord]
+    total_results: int
+    start_index: int
+
+
+@dataclass(frozen=True, slots=True)
+class GroupDraft:
+    """The whole of a group, for create (POST) and replace (PUT)."""
+
+    display_name: str
+    external_id: str | None = None
+    member_ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class GroupPatch:
+    """A partial change (PATCH, RFC 7644 §3.5.2). Fields left ``None`` are not touched.
+
+    ``external_id=""`` removes the externalId. ``replace_members`` replaces the whole list and
+    excludes ``add_members``/``remove_members``.
+    """
+
+    display_name: str | None = None
+    external_id: str | None = None
+    add_members: tuple[str, ...] = ()
+    remove_members: tuple[str, ...] = ()
+    replace_members: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Membership:
+    """Answer to "which groups is each of these members in?".
+
+    ``group_ids[i]`` lists the group ids of ``member_ids[i]`` (or an exception for that
+    member). ``records`` holds any full group records the backend returned along the way, so
+    the gateway can prime its group loader and skip reading them again.
+    """
+
+    group_ids: list[list[str] | Exception]
+    records: Sequence[GroupRecord] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class Capabilities:
+    """What a backend supports (RFC 7643 §5, ServiceProviderConfig), or what the gateway assumes."""
+
+    patch: bool = True
+    filter: bool = True
+    filter_max_results: int | None = None
+    sort: bool = False
+    etag: bool = False
+    max_page_size: int = 100
+    max_filter_terms: int = 50
+    extra: dict[str, str] = field(default_factory=dict)
