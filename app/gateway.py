@@ -1,0 +1,121 @@
+"""Wiring: one place that turns :class:`Settings` into live tenants with pooled HTTP clients.
+
+:func:`open_gateway` is entered by the app's lifespan; it opens one ``httpx.AsyncClient`` per
+tenant (its own connection pool, timeouts and base URL) and closes them all on the way out.
+Tests and the demo pass ``transports`` to route a tenant's client to an in-process ASGI app.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Mapping
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
+
+import httpx
+
+from app.adapters.base import GroupBackend
+from app.adapters.condeco import CondecoAdapter
+from app.adapters.descope import DescopeAdapter
+from app.adapters.scim import ScimAdapter
+from app.auth import ApiKey, Authenticator, Principal
+from app.config import (
+    CondecoTenant,
+    DescopeTenant,
+    ScimTenant,
+    Settings,
+    TenantConfig,
+    resolve_secret,
+)
+from app.models import BackendKind
+
+
+@dataclass(frozen=True, slots=True)
+class Tenant:
+    id: str
+    name: str
+    kind: BackendKind
+    backend: GroupBackend
+
+
+@dataclass(frozen=True, slots=True)
+class Gateway:
+    tenants: dict[str, Tenant]
+    authenticator: Authenticator
+
+
+def _secret(env: Mapping[str, str], name: str, owner: str, key: str) -> str:
+    return resolve_secret(name, owner=owner, key=key, env=env)
+
+
+def _adapter(cfg: TenantConfig, client: httpx.AsyncClient, env: Mapping[str, str]) -> GroupBackend:
+    owner = f"tenant {cfg.id!r}"
+    if isinstance(cfg, ScimTenant):
+        token = _secret(env, cfg.token_env, owner, "token_env") if cfg.token_env else None
+        return ScimAdapter(cfg.id, client, token=token)
+    if isinstance(cfg, DescopeTenant):
+        return DescopeAdapter(
+            cfg.id,
+            client,
+            project_id=cfg.project_id,
+            descope_tenant_id=cfg.descope_tenant_id,
+            access_key=_secret(env, cfg.access_key_env, owner, "access_key_env"),
+            management_key=(
+                _secret(env, cfg.management_key_env, owner, "management_key_env")
+                if cfg.management_key_env
+                else None
+            ),
+        )
+    assert isinstance(cfg, CondecoTenant)
+    return CondecoAdapter(
+        cfg.id,
+        client,
+        token_url=cfg.token_url,
+        client_id=_secret(env, cfg.client_id_env, owner, "client_id_env"),
+        client_secret=_secret(env, cfg.client_secret_env, owner, "client_secret_env"),
+    )
+
+
+def build_authenticator(settings: Settings, env: Mapping[str, str]) -> Authenticator:
+    if settings.clients is None:
+        return Authenticator(None)
+    keys = []
+    for client in settings.clients:
+        key = _secret(env, client.key_env, f"client {client.name!r}", "key_env")
+        tenants = None if "*" in client.tenants else frozenset(client.tenants)
+        keys.append(ApiKey(key.encode(), Principal(client.name, client.role, tenants)))
+    return Authenticator(keys)
+
+
+@asynccontextmanager
+async def open_gateway(
+    settings: Settings,
+    *,
+    env: Mapping[str, str] | None = None,
+    transports: Mapping[str, httpx.AsyncBaseTransport] | None = None,
+) -> AsyncIterator[Gateway]:
+    """Open every tenant's pooled client, yield the live gateway, close them all."""
+    env = dict(os.environ) if env is None else env
+    transports = transports or {}
+    authenticator = build_authenticator(settings, env)
+    async with AsyncExitStack() as stack:
+        tenants: dict[str, Tenant] = {}
+        for cfg in settings.tenants:
+            client = await stack.enter_async_context(
+                httpx.AsyncClient(
+                    base_url=cfg.base_url,
+                    timeout=httpx.Timeout(cfg.timeout_seconds),
+                    limits=httpx.Limits(
+                        max_connections=cfg.max_connections,
+                        max_keepalive_connections=cfg.max_connections,
+                    ),
+                    transport=transports.get(cfg.id),
+                    headers={
+                        "User-Agent": "scim-gateway",
+                        "Accept": "application/scim+json, application/json",
+                    },
+                )
+            )
+            kind = BackendKind(cfg.backend)
+            tenants[cfg.id] = Tenant(cfg.id, cfg.name, kind, _adapter(cfg, client, env))
+        yield Gateway(tenants, authenticator)

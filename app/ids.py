@@ -1,0 +1,68 @@
+"""Opaque global ids and pagination cursors.
+
+A global id names the tenant, the kind and the backend's SCIM id, so client caches keyed by
+``__typename:id`` never mix tenants. Both ids and cursors are URL-safe base64 of a short text:
+opaque to clients, and checked on the way back in (a forged or mangled one is BAD_USER_INPUT,
+never an upstream call).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+from app.errors import BadUserInput
+
+Kind = Literal["Group", "Member"]
+_KINDS: tuple[Kind, ...] = ("Group", "Member")
+TENANT_ID_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,62}$"
+_TENANT_RE = re.compile(TENANT_ID_PATTERN)
+_MAX_ID_TEXT = 1024
+
+
+@dataclass(frozen=True, slots=True)
+class GlobalId:
+    kind: Kind
+    tenant: str
+    scim_id: str
+
+
+def _b64encode(text: str) -> str:
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+
+def _b64decode(token: str, what: str) -> str:
+    if not token or len(token) > _MAX_ID_TEXT * 2:
+        raise BadUserInput(f"invalid {what}")
+    try:
+        padded = token + "=" * (-len(token) % 4)
+        return base64.urlsafe_b64decode(padded.encode("ascii")).decode("utf-8")
+    except (binascii.Error, UnicodeError, ValueError) as exc:
+        raise BadUserInput(f"invalid {what}") from exc
+
+
+def encode_id(kind: Kind, tenant: str, scim_id: str) -> str:
+    return _b64encode(f"{kind}:{tenant}:{scim_id}")
+
+
+def decode_id(token: str, expected: Kind | None = None) -> GlobalId:
+    """Read a global id back; raise BAD_USER_INPUT for anything this gateway did not make."""
+    text = _b64decode(token, "id")
+    kind, sep1, rest = text.partition(":")
+    tenant, sep2, scim_id = rest.partition(":")
+    if not (sep1 and sep2 and scim_id) or kind not in _KINDS or not _TENANT_RE.match(tenant):
+        raise BadUserInput("invalid id")
+    if expected is not None and kind != expected:
+        raise BadUserInput(f"id is not a {expected} id")
+    return GlobalId(kind, tenant, scim_id)
+
+
+def encode_cursor(text: str) -> str:
+    return _b64encode(text)
+
+
+def decode_cursor(token: str) -> str:
+    return _b64decode(token, "cursor")

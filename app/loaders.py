@@ -1,0 +1,89 @@
+"""Per-request, per-tenant dataloaders: every relation goes through these.
+
+Built in the GraphQL context getter, once per request (aiodataloader binds the running event
+loop when constructed), so nothing cached here outlives the request. Each batch function
+returns one value per key, in order; a key that failed gets its exception, and a whole-batch
+upstream failure becomes that exception for every key rather than an unhandled error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from typing import Any, TypeVar, cast
+
+from aiodataloader import DataLoader
+
+from app.errors import GatewayError
+from app.gateway import Tenant
+from app.models import GroupRecord, MemberRecord
+
+T = TypeVar("T")
+
+
+async def _per_key(
+    tenant: str, keys: Sequence[str], call: Callable[[], Awaitable[list[T | Exception]]]
+) -> list[T | Exception]:
+    try:
+        results = await call()
+    except GatewayError as exc:
+        return [exc.for_tenant(tenant)] * len(keys)
+    for result in results:
+        if isinstance(result, GatewayError):
+            result.for_tenant(tenant)
+    return results
+
+
+class TenantLoaders:
+    """The three batched reads of one tenant."""
+
+    def __init__(self, tenant: Tenant) -> None:
+        self.tenant = tenant
+        # aiodataloader resolves a key to the Exception its batch returned for it (load() raises
+        # it), but its stubs only admit values: hence the casts.
+        self.groups: DataLoader[str, GroupRecord] = DataLoader(cast(Any, self._load_groups))
+        self.member_groups: DataLoader[str, list[str]] = DataLoader(
+            cast(Any, self._load_member_groups)
+        )
+        self.members: DataLoader[str, MemberRecord] = DataLoader(cast(Any, self._load_members))
+
+    def prime_groups(self, records: Iterable[GroupRecord]) -> None:
+        """Remember complete groups read by a search, so relations do not read them again."""
+        for record in records:
+            if record.members is not None:
+                self.groups.prime(record.id, record)
+
+    def forget_group(self, group_id: str) -> None:
+        """Drop a group after a write, so the next read sees the backend's new state."""
+        self.groups.clear(group_id)
+
+    async def _load_groups(self, keys: list[str]) -> list[GroupRecord | Exception]:
+        backend = self.tenant.backend
+        return await _per_key(self.tenant.id, keys, lambda: backend.get_groups(keys))
+
+    async def _load_member_groups(self, keys: list[str]) -> list[list[str] | Exception]:
+        async def call() -> list[list[str] | Exception]:
+            membership = await self.tenant.backend.groups_of_members(keys)
+            self.prime_groups(membership.records)
+            return membership.group_ids
+
+        return await _per_key(self.tenant.id, keys, call)
+
+    async def _load_members(self, keys: list[str]) -> list[MemberRecord | Exception]:
+        backend = self.tenant.backend
+        return await _per_key(self.tenant.id, keys, lambda: backend.get_members(keys))
+
+
+class Loaders:
+    """All tenants' loaders for one request, built in the async context getter."""
+
+    def __init__(self, tenants: dict[str, Tenant]) -> None:
+        self._by_tenant = {tid: TenantLoaders(tenant) for tid, tenant in tenants.items()}
+
+    def __getitem__(self, tenant_id: str) -> TenantLoaders:
+        return self._by_tenant[tenant_id]
+
+
+async def load_each(loader: DataLoader[str, Any], keys: Sequence[str]) -> list[Any]:
+    """Load many keys at once, keeping each key's exception instead of failing them all."""
+    return list(await asyncio.gather(*(loader.load(k) for k in keys), return_exceptions=True))

@@ -1,0 +1,53 @@
+"""The per-request GraphQL context: who is calling, which tenants they may see, and loaders."""
+
+from __future__ import annotations
+
+from graphql import GraphQLError
+from strawberry.fastapi import BaseContext
+
+from app.auth import Principal
+from app.errors import GatewayError, NotFound
+from app.gateway import Gateway, Tenant
+from app.loaders import Loaders
+
+
+class Context(BaseContext):
+    def __init__(
+        self, gateway: Gateway, principal: Principal | None, auth_error: GatewayError | None
+    ) -> None:
+        super().__init__()
+        self.gateway = gateway
+        self._principal = principal
+        self.auth_error = auth_error
+        self.loaders = Loaders(gateway.tenants)
+        self.partial_errors: list[GraphQLError] = []
+        """Errors of one tenant inside an answer that still carries the others' data."""
+
+    @property
+    def principal(self) -> Principal:
+        if self._principal is None:
+            assert self.auth_error is not None
+            raise self.auth_error
+        return self._principal
+
+    def readable_tenants(self) -> list[Tenant]:
+        principal = self.principal
+        return [t for t in self.gateway.tenants.values() if principal.can_read(t.id)]
+
+    def find_tenant(self, tenant_id: str) -> Tenant | None:
+        """The tenant if it exists and the caller may see it; unknown and forbidden look alike."""
+        tenant = self.gateway.tenants.get(tenant_id)
+        if tenant is None or not self.principal.can_read(tenant_id):
+            return None
+        return tenant
+
+    def tenant(self, tenant_id: str) -> Tenant:
+        tenant = self.find_tenant(tenant_id)
+        if tenant is None:
+            raise NotFound(f"no tenant {tenant_id!r}")
+        return tenant
+
+    def writable_tenant(self, tenant_id: str) -> Tenant:
+        tenant = self.tenant(tenant_id)
+        self.principal.require_admin()
+        return tenant

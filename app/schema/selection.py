@@ -1,0 +1,31 @@
+"""Look ahead in the query: which fields does the client want below this one?
+
+Used to skip work nobody asked for (members of a listed group, a member's loginId), never to
+change an answer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from strawberry.types.nodes import FragmentSpread, InlineFragment, SelectedField
+
+
+def _walk(selections: Iterable[Any], names: frozenset[str], depth: int) -> bool:
+    for sel in selections:
+        if isinstance(sel, SelectedField):
+            if sel.name in names:
+                return True
+            if depth > 0 and _walk(sel.selections, names, depth - 1):
+                return True
+        elif isinstance(sel, FragmentSpread | InlineFragment) and _walk(
+            sel.selections, names, depth
+        ):
+            return True
+    return False
+
+
+def wants(info: Any, names: frozenset[str], depth: int = 3) -> bool:
+    """Whether any of ``names`` is selected within ``depth`` levels below the current field."""
+    return any(_walk(field.selections, names, depth) for field in info.selected_fields)

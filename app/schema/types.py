@@ -1,0 +1,220 @@
+"""GraphQL object types. Leaf fields are plain attributes; only relations are resolvers.
+
+Relations (``Group.members``, ``Member.groups``, ``Tenant.groups`` ...) are async and go through
+the request's loaders, so a page of groups with their members and each member's groups costs a
+small constant number of upstream requests per tenant.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+import strawberry
+from strawberry.types import Info
+
+from app import ids
+from app.errors import GatewayError, NotFound
+from app.gateway import Tenant as TenantRuntime
+from app.loaders import load_each
+from app.models import BackendKind, GroupRecord, MemberRecord, MemberRef
+from app.schema.context import Context
+from app.schema.inputs import GroupFilter
+from app.schema.selection import wants
+
+_MEMBER_DETAILS = frozenset({"loginId"})
+
+
+@strawberry.enum
+class Backend(enum.Enum):
+    DESCOPE = "descope"
+    CONDECO = "condeco"
+    SCIM = "scim"
+
+
+@strawberry.interface(description="An object with a global id, fetchable with Query.node.")
+class Node:
+    id: strawberry.ID
+
+
+@strawberry.type(description="One SCIM directory (a tenant on one backend).")
+class Tenant:
+    id: strawberry.ID
+    name: str
+    backend: Backend
+
+    @strawberry.field(description="This tenant's groups, in the backend's order.")
+    async def groups(
+        self,
+        info: Info[Context, None],
+        filter: GroupFilter | None = None,
+        first: int = 50,
+        after: str | None = None,
+    ) -> GroupConnection | None:
+        from app.schema.paging import tenant_groups
+
+        return await tenant_groups(info, self.id, filter, first, after)
+
+    @strawberry.field(description="One group by its SCIM id, or null if there is none.")
+    async def group(self, info: Info[Context, None], scim_id: str) -> Group | None:
+        return await load_group(info.context, self.id, scim_id)
+
+    @strawberry.field(description="One member by its SCIM id, or null if there is none.")
+    async def member(self, info: Info[Context, None], scim_id: str) -> Member | None:
+        return await load_member(info.context, self.id, scim_id)
+
+
+@strawberry.type(description="A SCIM group (RFC 7643 §4.2).")
+class Group(Node):
+    scim_id: str
+    display_name: str
+    external_id: str | None
+    member_count: int
+    created: datetime | None
+    last_modified: datetime | None
+    version: str | None = strawberry.field(description="The ETag; pass it as ifMatch.")
+    tenant_id: strawberry.Private[str]
+    refs: strawberry.Private[tuple[MemberRef, ...] | None]
+
+    @strawberry.field
+    def tenant(self, info: Info[Context, None]) -> Tenant:
+        return tenant_type(info.context.gateway.tenants[self.tenant_id])
+
+    @strawberry.field
+    async def members(self, info: Info[Context, None]) -> list[Member]:
+        ctx = info.context
+        refs = self.refs
+        if refs is None:  # listed without members: read the whole group once
+            refs = (await ctx.loaders[self.tenant_id].groups.load(self.scim_id)).members or ()
+        if not wants(info, _MEMBER_DETAILS, depth=0):
+            return [member_from_ref(self.tenant_id, ref, None) for ref in refs]
+        details = await load_each(ctx.loaders[self.tenant_id].members, [r.value for r in refs])
+        out = []
+        for ref, detail in zip(refs, details, strict=True):
+            if isinstance(detail, NotFound):
+                detail = None
+            elif isinstance(detail, BaseException):
+                raise detail
+            out.append(member_from_ref(self.tenant_id, ref, detail))
+        return out
+
+
+@strawberry.type(description="A member of groups: a user or, where a backend allows, a group.")
+class Member(Node):
+    scim_id: str
+    display: str | None
+    login_id: str | None
+    user_id: str | None
+    type: str | None
+    tenant_id: strawberry.Private[str]
+
+    @strawberry.field
+    def tenant(self, info: Info[Context, None]) -> Tenant:
+        return tenant_type(info.context.gateway.tenants[self.tenant_id])
+
+    @strawberry.field(description="The groups this member belongs to.")
+    async def groups(self, info: Info[Context, None]) -> list[Group]:
+        loaders = info.context.loaders[self.tenant_id]
+        group_ids: list[str] = await loaders.member_groups.load(self.scim_id)
+        records = await load_each(loaders.groups, group_ids)
+        out = []
+        for record in records:
+            if isinstance(record, NotFound):  # deleted between the two reads
+                continue
+            if isinstance(record, BaseException):
+                raise record
+            out.append(group_from_record(self.tenant_id, record))
+        return out
+
+
+@strawberry.type
+class PageInfo:
+    has_next_page: bool
+    has_previous_page: bool
+    start_cursor: str | None
+    end_cursor: str | None
+
+
+@strawberry.type
+class GroupEdge:
+    cursor: str
+    node: Group
+
+
+@strawberry.type
+class GroupConnection:
+    edges: list[GroupEdge]
+    nodes: list[Group]
+    page_info: PageInfo
+    total_count: int
+
+
+def tenant_type(tenant: TenantRuntime) -> Tenant:
+    return Tenant(id=strawberry.ID(tenant.id), name=tenant.name, backend=Backend(tenant.kind.value))
+
+
+def group_from_record(tenant_id: str, record: GroupRecord) -> Group:
+    return Group(
+        id=strawberry.ID(ids.encode_id("Group", tenant_id, record.id)),
+        scim_id=record.id,
+        display_name=record.display_name,
+        external_id=record.external_id,
+        member_count=len(record.members or ()),
+        created=record.created,
+        last_modified=record.last_modified,
+        version=record.version,
+        tenant_id=tenant_id,
+        refs=record.members,
+    )
+
+
+def member_from_ref(tenant_id: str, ref: MemberRef, detail: MemberRecord | None) -> Member:
+    return Member(
+        id=strawberry.ID(ids.encode_id("Member", tenant_id, ref.value)),
+        scim_id=ref.value,
+        display=(detail.display if detail and detail.display else ref.display),
+        login_id=detail.login_id if detail else None,
+        # A SCIM member's value is the user's id on every backend we speak (RFC 7643 §4.2).
+        user_id=(detail.user_id if detail and detail.user_id else ref.value),
+        type=ref.type or (detail.type if detail else None),
+        tenant_id=tenant_id,
+    )
+
+
+def member_from_record(tenant_id: str, record: MemberRecord) -> Member:
+    return member_from_ref(tenant_id, MemberRef(record.id, record.display, record.type), record)
+
+
+async def load_group(ctx: Context, tenant_id: str, scim_id: str) -> Group | None:
+    """A group through the loader; ``None`` when the tenant or the group is not there."""
+    if ctx.find_tenant(tenant_id) is None:
+        return None
+    try:
+        record = await ctx.loaders[tenant_id].groups.load(scim_id)
+    except NotFound:
+        return None
+    return group_from_record(tenant_id, record)
+
+
+async def load_member(ctx: Context, tenant_id: str, scim_id: str) -> Member | None:
+    if ctx.find_tenant(tenant_id) is None:
+        return None
+    try:
+        record = await ctx.loaders[tenant_id].members.load(scim_id)
+    except NotFound:
+        return None
+    return member_from_record(tenant_id, record)
+
+
+__all__ = [
+    "Backend",
+    "BackendKind",
+    "GatewayError",
+    "Group",
+    "GroupConnection",
+    "GroupEdge",
+    "Member",
+    "Node",
+    "PageInfo",
+    "Tenant",
+]
