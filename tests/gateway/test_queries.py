@@ -163,7 +163,7 @@ async def test_descope_members_carry_login_ids_from_the_management_api(
     gateway: GatewayClient,
 ) -> None:
     data = await gateway.data(
-        "{ tenant(id: \"acme\") { groups(first: 2) { nodes { members { loginId display } } } } }"
+        '{ tenant(id: "acme") { groups(first: 2) { nodes { members { loginId display } } } } }'
     )
     members = [m for n in data["tenant"]["groups"]["nodes"] for m in n["members"]]
     assert members
@@ -172,7 +172,7 @@ async def test_descope_members_carry_login_ids_from_the_management_api(
 
 async def test_scim_members_carry_user_names_as_login_ids(gateway: GatewayClient) -> None:
     data = await gateway.data(
-        "{ tenant(id: \"initech\") { groups(first: 2) { nodes { members { loginId } } } } }"
+        '{ tenant(id: "initech") { groups(first: 2) { nodes { members { loginId } } } } }'
     )
     members = [m for n in data["tenant"]["groups"]["nodes"] for m in n["members"]]
     assert members
