@@ -4,7 +4,8 @@ An adapter speaks one backend's wire format over an ``httpx.AsyncClient`` it is 
 lifespan owns and closes it). It returns :mod:`app.models` records and raises only
 :class:`app.errors.GatewayError` subclasses: httpx exceptions and upstream error bodies are
 translated at the adapter's send step, once. Adapters never import Strawberry and keep no state
-between GraphQL requests other than credentials (for example a cached access token).
+between GraphQL requests other than credentials (for example a cached access token),
+capabilities and size hints: never data.
 
 Batch methods take a sequence of keys and return one result per key, in order, with an
 exception in place of a key that failed, so one bad key never fails the whole batch.

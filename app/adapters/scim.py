@@ -52,6 +52,10 @@ class ScimAdapter:
         self._static_token = token
         self._capabilities: Capabilities | None = None
         self._capabilities_lock = asyncio.Lock()
+        # How many groups the tenant held at the last unfiltered search: a size hint (never
+        # data) that lets a large batch read every group in a few pages instead of many
+        # or-filter chunks when that is cheaper.
+        self._group_count_hint: int | None = None
 
     # -- the send step ---------------------------------------------------------------------
 
@@ -177,9 +181,29 @@ class ScimAdapter:
             self.groups_path, scim_filter, start_index, count, include_members=include_members
         )
         with self._wire("group list"):
-            return wire.parse_list(
+            page = wire.parse_list(
                 data, start_index=start_index, members_excluded=not include_members
             )
+        if not scim_filter:
+            self._group_count_hint = page.total_results
+        return page
+
+    async def _scan_is_cheaper(self, keys: int) -> bool:
+        """Whether reading every group costs fewer requests than ``or`` chunks for ``keys``."""
+        if self._group_count_hint is None:
+            return False
+        caps = await self.capabilities()
+        pages = max(1, -(-self._group_count_hint // caps.max_page_size))
+        chunks = -(-keys // caps.max_filter_terms)
+        return pages < chunks
+
+    async def _all_groups(self) -> list[GroupRecord]:
+        """Every group of the tenant, page by page."""
+        items = await self._list_all(self.groups_path, "")
+        with self._wire("group"):
+            records = [wire.parse_group(item) for item in items]
+        self._group_count_hint = len(records)
+        return records
 
     async def _get_group(self, group_id: str) -> GroupRecord:
         data = await self._send("GET", self._group_url(group_id))
@@ -199,7 +223,13 @@ class ScimAdapter:
     async def get_groups(self, ids: Sequence[str]) -> list[GroupRecord | Exception]:
         """Groups by id: one ``id eq .. or ..`` filter per chunk of ``max_filter_terms`` ids,
         chunks sent concurrently, each paged until read; a chunk of one is ``GET Groups/{id}``."""
+        if await self._scan_is_cheaper(len(wire.unique(ids))):
+            by_id = {g.id: g for g in await self._all_groups()}
+            return [by_id.get(i) or self._not_found("group", i) for i in ids]
         return await self._batch(ids, self._groups_by_id, "group")
+
+    def _not_found(self, noun: str, key: str) -> NotFound:
+        return NotFound(f"{noun} {key!r} not found", tenant=self.tenant_id)
 
     async def _batch(
         self,
@@ -222,11 +252,7 @@ class ScimAdapter:
                 raise answer
             else:
                 found.update(answer)
-        missing = f"{noun} {{!r}} not found"
-        return [
-            found[key] if key in found else NotFound(missing.format(key), tenant=self.tenant_id)
-            for key in keys
-        ]
+        return [found[key] if key in found else self._not_found(noun, key) for key in keys]
 
     async def groups_of_members(self, member_ids: Sequence[str]) -> Membership:
         """Groups whose ``members eq`` one of the ids: ONE ``POST Groups/.search`` (no URL length
@@ -253,6 +279,10 @@ class ScimAdapter:
         return await self._groups_of_members_by_get(member_ids)
 
     async def _groups_of_members_by_get(self, member_ids: Sequence[str]) -> Membership:
+        if await self._scan_is_cheaper(len(wire.unique(member_ids))):
+            every = await self._all_groups()
+            by_member = wire.groups_by_member(wire.unique(member_ids), every)
+            return Membership([by_member[m] for m in member_ids], every)
         records: dict[str, GroupRecord] = {}
 
         async def fetch(part: Sequence[str]) -> dict[str, list[str]]:
@@ -279,6 +309,9 @@ class ScimAdapter:
     ) -> list[MemberRecord | Exception]:
         """Members as the groups that list them describe them (``members eq`` filters, chunked):
         for directories without a users endpoint. A member no group lists is not found."""
+        if await self._scan_is_cheaper(len(wire.unique(member_ids))):
+            found = wire.members_from_groups(wire.unique(member_ids), await self._all_groups())
+            return [found.get(m) or self._not_found("member", m) for m in member_ids]
 
         async def fetch(part: Sequence[str]) -> dict[str, MemberRecord]:
             items = await self._list_all(self.groups_path, wire.or_filter("members", part))

@@ -1,0 +1,73 @@
+"""A closed-loop load driver on ``httpx.AsyncClient``, and percentiles."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import os
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+
+@dataclass
+class LoadResult:
+    requests: int = 0
+    errors: int = 0
+    elapsed: float = 0.0
+    driver_cpu: float = 0.0
+    latencies: list[float] = field(default_factory=list)
+
+    @property
+    def rate(self) -> float:
+        return self.requests / self.elapsed if self.elapsed else 0.0
+
+
+def percentile(values: Sequence[float], p: float) -> float:
+    """Nearest-rank percentile (``p`` in 0..100) of a non-empty sample."""
+    ordered = sorted(values)
+    rank = max(1, min(len(ordered), round(p / 100 * len(ordered) + 0.5)))
+    return ordered[rank - 1]
+
+
+async def closed_loop(
+    url: str,
+    bodies: Sequence[dict[str, Any]],
+    *,
+    concurrency: int,
+    duration: float | None = None,
+    total: int | None = None,
+) -> LoadResult:
+    """``concurrency`` clients each sending the next body as soon as their last answer came,
+    until ``duration`` seconds have passed or ``total`` requests were sent. An answer that is
+    not a 200 without GraphQL ``errors`` counts as an error (and as a request)."""
+    if (duration is None) == (total is None):
+        raise ValueError("give exactly one of duration and total")
+    result = LoadResult()
+    cycle = itertools.cycle(bodies)
+    sent = 0
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(limits=limits, timeout=60) as client:
+        start = time.perf_counter()
+        deadline = start + duration if duration is not None else float("inf")
+
+        async def worker() -> None:
+            nonlocal sent
+            while time.perf_counter() < deadline and (total is None or sent < total):
+                sent += 1
+                began = time.perf_counter()
+                response = await client.post(url, json=next(cycle))
+                result.latencies.append(time.perf_counter() - began)
+                result.requests += 1
+                if response.status_code != 200 or b'"errors"' in response.content:
+                    result.errors += 1
+
+        cpu = os.times()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        result.elapsed = time.perf_counter() - start
+        after = os.times()
+        result.driver_cpu = (after.user - cpu.user) + (after.system - cpu.system)
+    return result
