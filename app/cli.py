@@ -26,23 +26,21 @@ def serve(
     """Serve the gateway; GraphiQL at /graphql."""
     import uvicorn
 
+    from app.gateway import check_secrets
     from app.main import create_app
 
     path = config or (Path(os.environ[CONFIG_ENV]) if os.environ.get(CONFIG_ENV) else None)
     try:
         settings = load_settings(path) if path else None
+        if settings is not None:
+            check_secrets(settings, os.environ)
     except ConfigError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from exc
     if settings is None:
         typer.echo("no config given: serving the built-in demo tenants (acme, globex, initech)")
     typer.echo(f"GraphiQL: http://{host}:{port}/graphql")
-    try:
-        app = create_app(settings)
-        uvicorn.run(app, host=host, port=port, log_level="info")
-    except ConfigError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from exc
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
 
 
 @cli.command("export-schema")

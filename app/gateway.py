@@ -76,6 +76,26 @@ def _adapter(cfg: TenantConfig, client: httpx.AsyncClient, env: Mapping[str, str
     )
 
 
+def _secret_names(cfg: TenantConfig) -> dict[str, str]:
+    """Which config key names which environment variable, for every secret of a tenant."""
+    if isinstance(cfg, ScimTenant):
+        return {"token_env": cfg.token_env} if cfg.token_env else {}
+    if isinstance(cfg, DescopeTenant):
+        names = {"access_key_env": cfg.access_key_env}
+        if cfg.management_key_env:
+            names["management_key_env"] = cfg.management_key_env
+        return names
+    return {"client_id_env": cfg.client_id_env, "client_secret_env": cfg.client_secret_env}
+
+
+def check_secrets(settings: Settings, env: Mapping[str, str]) -> None:
+    """Fail now, with every tenant's and client's missing variable named, not at first use."""
+    for cfg in settings.tenants:
+        for key, name in _secret_names(cfg).items():
+            _secret(env, name, f"tenant {cfg.id!r}", key)
+    build_authenticator(settings, env)
+
+
 def build_authenticator(settings: Settings, env: Mapping[str, str]) -> Authenticator:
     if settings.clients is None:
         return Authenticator(None)

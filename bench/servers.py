@@ -97,7 +97,8 @@ class Fleet:
         return [*self.emulators.values(), self.gateway, self.floor]
 
 
-def _spawn(stack: ExitStack, logs: Path, name: str, *args: str) -> tuple[subprocess.Popen[bytes], Path]:
+def _spawn(stack: ExitStack, logs: Path, name: str, *args: str) -> Server:
+    """Start ``python -m bench.serve ARGS``; the server is stopped when ``stack`` closes."""
     stderr_path = logs / f"{name}.log"
     stderr = stack.enter_context(stderr_path.open("wb"))
     process = subprocess.Popen(
@@ -108,7 +109,7 @@ def _spawn(stack: ExitStack, logs: Path, name: str, *args: str) -> tuple[subproc
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
     stack.callback(_stop, process)
-    return process, stderr_path
+    return Server(name, process, "", stderr_path)
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:
@@ -123,18 +124,18 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
         process.stdout.close()
 
 
-def _port(name: str, process: subprocess.Popen[bytes], stderr: Path, deadline: float) -> int:
-    assert process.stdout is not None
-    while time.monotonic() < deadline:
-        ready, _, _ = select.select([process.stdout], [], [], 0.2)
-        if ready:
-            line = process.stdout.readline()
-            if line:
-                return int(json.loads(line)["port"])
-        if process.poll() is not None:
-            break
-    tail = stderr.read_text(errors="replace")[-3000:]
-    raise RuntimeError(f"{name} did not start (exit {process.poll()}):\n{tail}")
+def _listening(server: Server, deadline: float) -> None:
+    """Read the port the child printed, and set ``server.url``."""
+    out = server.process.stdout
+    assert out is not None
+    while time.monotonic() < deadline and server.process.poll() is None:
+        ready, _, _ = select.select([out], [], [], 0.2)
+        line = out.readline() if ready else b""
+        if line:
+            server.url = f"http://127.0.0.1:{json.loads(line)['port']}"
+            return
+    tail = server.stderr.read_text(errors="replace")[-3000:]
+    raise RuntimeError(f"{server.name} did not start (exit {server.process.poll()}):\n{tail}")
 
 
 def _wait_ready(server: Server, path: str, deadline: float) -> None:
@@ -157,23 +158,17 @@ def fleet(groups: int, members: int, users: int) -> Iterator[Fleet]:
         logs = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="scim-bench-")))
         deadline = time.monotonic() + START_TIMEOUT
         sizes = ["--groups", str(groups), "--members", str(members), "--users", str(users)]
-        spawned = {k: _spawn(stack, logs, k, "emulator", k, *sizes) for k in KINDS}
-        emulators = {
-            kind: Emulator(kind, p, f"http://127.0.0.1:{_port(kind, p, err, deadline)}", err)
-            for kind, (p, err) in spawned.items()
-        }
+        emulators: dict[str, Emulator] = {}
+        for kind in KINDS:
+            started = _spawn(stack, logs, kind, "emulator", kind, *sizes)
+            emulators[kind] = Emulator(started.name, started.process, "", started.stderr)
+        for emulator in emulators.values():
+            _listening(emulator, deadline)
         urls = json.dumps({kind: e.url for kind, e in emulators.items()})
-        gw_process, gw_err = _spawn(stack, logs, "gateway", "gateway", urls)
-        fl_process, fl_err = _spawn(stack, logs, "floor", "floor", emulators["descope"].url)
-        gateway = Server(
-            "gateway",
-            gw_process,
-            f"http://127.0.0.1:{_port('gateway', gw_process, gw_err, deadline)}",
-            gw_err,
-        )
-        floor = Server(
-            "floor", fl_process, f"http://127.0.0.1:{_port('floor', fl_process, fl_err, deadline)}", fl_err
-        )
+        gateway = _spawn(stack, logs, "gateway", "gateway", urls)
+        floor = _spawn(stack, logs, "floor", "floor", emulators["descope"].url)
+        for server in (gateway, floor):
+            _listening(server, deadline)
         for emulator in emulators.values():
             _wait_ready(emulator, "/__bench/stats", deadline)
         _wait_ready(gateway, "/healthz", deadline)

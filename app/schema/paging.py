@@ -12,7 +12,6 @@ import asyncio
 import json
 from dataclasses import dataclass
 
-import strawberry
 from graphql import GraphQLError
 from strawberry.types import Info
 
@@ -30,9 +29,15 @@ MAX_FIRST = 200
 _NEEDS_MEMBERS = frozenset({"members", "memberCount"})
 
 
-def _check_first(first: int) -> None:
+DEFAULT_FIRST = 50
+
+
+def _check_first(first: int | None) -> int:
+    if first is None:
+        return DEFAULT_FIRST
     if not 0 <= first <= MAX_FIRST:
         raise BadUserInput(f"first must be between 0 and {MAX_FIRST}")
+    return first
 
 
 @dataclass(slots=True)
@@ -75,12 +80,12 @@ async def tenant_groups(
     info: Info[Context, None],
     tenant_id: str,
     group_filter: GroupFilter | None,
-    first: int,
+    first: int | None,
     after: str | None,
 ) -> GroupConnection:
     ctx = info.context
     tenant = ctx.tenant(tenant_id)
-    _check_first(first)
+    first = _check_first(first)
     offset = _tenant_offset(tenant_id, after)
     scim_filter = compile_filter(group_filter.to_spec() if group_filter else None)
     members = wants(info, _NEEDS_MEMBERS)
@@ -145,12 +150,12 @@ def _sort_key(tenant_id: str, record: GroupRecord) -> tuple[str, str, str]:
 async def merged_groups(
     info: Info[Context, None],
     group_filter: GroupFilter | None,
-    first: int,
+    first: int | None,
     after: str | None,
 ) -> GroupConnection:
     ctx = info.context
     tenants = ctx.readable_tenants()
-    _check_first(first)
+    first = _check_first(first)
     positions = _merged_positions(after, {t.id for t in tenants})
     scim_filter = compile_filter(group_filter.to_spec() if group_filter else None)
     members = wants(info, _NEEDS_MEMBERS)
@@ -202,4 +207,4 @@ async def merged_groups(
     return _connection(edges, has_next, bool(positions), total)
 
 
-__all__ = ["MAX_FIRST", "merged_groups", "strawberry", "tenant_groups"]
+__all__ = ["MAX_FIRST", "merged_groups", "tenant_groups"]

@@ -6,7 +6,6 @@ import strawberry
 from strawberry.types import Info
 
 from app import ids
-from app.errors import BadUserInput
 from app.schema.context import Context
 from app.schema.inputs import GroupFilter
 from app.schema.paging import merged_groups
@@ -24,10 +23,7 @@ from app.schema.types import (
 class Query:
     @strawberry.field(description="Any object by its global id; null if it is not there for you.")
     async def node(self, info: Info[Context, None], id: strawberry.ID) -> Node | None:
-        try:
-            gid = ids.decode_id(id)
-        except BadUserInput:
-            raise
+        gid = ids.decode_id(id)
         if gid.kind == "Group":
             return await load_group(info.context, gid.tenant, gid.scim_id)
         return await load_member(info.context, gid.tenant, gid.scim_id)
@@ -49,7 +45,7 @@ class Query:
         self,
         info: Info[Context, None],
         filter: GroupFilter | None = None,
-        first: int = 50,
+        first: int | None = 50,
         after: str | None = None,
     ) -> GroupConnection:
         return await merged_groups(info, filter, first, after)

@@ -14,10 +14,10 @@ import strawberry
 from strawberry.types import Info
 
 from app import ids
-from app.errors import GatewayError, NotFound
+from app.errors import NotFound
 from app.gateway import Tenant as TenantRuntime
 from app.loaders import load_each
-from app.models import BackendKind, GroupRecord, MemberRecord, MemberRef
+from app.models import GroupRecord, MemberRecord, MemberRef
 from app.schema.context import Context
 from app.schema.inputs import GroupFilter
 from app.schema.selection import wants
@@ -48,7 +48,7 @@ class Tenant:
         self,
         info: Info[Context, None],
         filter: GroupFilter | None = None,
-        first: int = 50,
+        first: int | None = 50,
         after: str | None = None,
     ) -> GroupConnection | None:
         from app.schema.paging import tenant_groups
@@ -204,17 +204,3 @@ async def load_member(ctx: Context, tenant_id: str, scim_id: str) -> Member | No
     except NotFound:
         return None
     return member_from_record(tenant_id, record)
-
-
-__all__ = [
-    "Backend",
-    "BackendKind",
-    "GatewayError",
-    "Group",
-    "GroupConnection",
-    "GroupEdge",
-    "Member",
-    "Node",
-    "PageInfo",
-    "Tenant",
-]

@@ -22,10 +22,20 @@ class Mode:
     concurrency: int = 32
 
 
-QUICK = Mode("quick", latency_samples=4, throughput_seconds=4.0, memory_requests=3_000,
-             large_answer_repeats=5)
-FULL = Mode("full", latency_samples=20, throughput_seconds=20.0, memory_requests=20_000,
-            large_answer_repeats=20)
+QUICK = Mode(
+    "quick",
+    latency_samples=4,
+    throughput_seconds=4.0,
+    memory_requests=3_000,
+    large_answer_repeats=5,
+)
+FULL = Mode(
+    "full",
+    latency_samples=20,
+    throughput_seconds=20.0,
+    memory_requests=20_000,
+    large_answer_repeats=20,
+)
 
 # Scenario 1's directory, used by scenarios 2, 3 and 5 too: 3 tenants of 200 groups x 20.
 GROUPS = 200

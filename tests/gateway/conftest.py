@@ -29,6 +29,7 @@ class GatewayClient:
     http: httpx.AsyncClient
     demo: DemoEnvironment
     gql_session: Any
+    app: Any = None
     key: str | None = None
     headers: dict[str, str] = field(default_factory=dict)
 
@@ -82,7 +83,7 @@ async def open_client(
                 url="http://gateway/graphql", transport=transport, headers=headers
             )
             async with Client(transport=gql_transport) as session:
-                yield GatewayClient(http, demo, session, key)
+                yield GatewayClient(http, demo, session, app, key)
 
 
 @pytest.fixture
