@@ -17,6 +17,7 @@ from app.errors import BadUserInput
 
 OPERATORS = ("eq", "ne", "co", "sw", "ew")
 MAX_FILTER_LENGTH = 2048
+MAX_VALUE_LENGTH = 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,8 +51,14 @@ def _terms(attr: str, ops: Mapping[str, str | None] | None) -> list[str]:
     for op in OPERATORS:
         value = ops.get(op)
         if value is not None:
-            out.append(f"{attr} {op} {ScimFilter.quote(value)}")
+            out.append(f"{attr} {op} {ScimFilter.quote(_value(value))}")
     return out
+
+
+def _value(value: str) -> str:
+    if len(value) > MAX_VALUE_LENGTH:
+        raise BadUserInput(f"filter values must be at most {MAX_VALUE_LENGTH} characters")
+    return value
 
 
 def compile_filter(spec: FilterSpec | None) -> str | None:
@@ -60,7 +67,7 @@ def compile_filter(spec: FilterSpec | None) -> str | None:
         return None
     terms = _terms("displayName", spec.display_name) + _terms("externalId", spec.external_id)
     if spec.member_scim_id is not None:
-        terms.append(f"members eq {ScimFilter.quote(spec.member_scim_id)}")
+        terms.append(f"members eq {ScimFilter.quote(_value(spec.member_scim_id))}")
     if spec.scim is not None and spec.scim.strip():
         terms.append(parse_raw(spec.scim))
     if not terms:

@@ -21,6 +21,7 @@ _KINDS: tuple[Kind, ...] = ("Group", "Member")
 TENANT_ID_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,62}$"
 _TENANT_RE = re.compile(TENANT_ID_PATTERN)
 _MAX_ID_TEXT = 1024
+MAX_SCIM_ID = 256
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,7 +58,21 @@ def decode_id(token: str, expected: Kind | None = None) -> GlobalId:
         raise BadUserInput("invalid id")
     if expected is not None and kind != expected:
         raise BadUserInput(f"id is not a {expected} id")
-    return GlobalId(kind, tenant, scim_id)
+    return GlobalId(kind, tenant, check_scim_id(scim_id, "id"))
+
+
+def check_scim_id(value: str, what: str = "scimId") -> str:
+    """A backend id as clients may send it: non-blank, at most :data:`MAX_SCIM_ID` characters,
+    no control characters (it becomes a URL path segment or a filter value)."""
+    if not value.strip() or len(value) > MAX_SCIM_ID or has_control_characters(value):
+        raise BadUserInput(
+            f"invalid {what}: 1 to {MAX_SCIM_ID} characters, not only spaces, no control ones"
+        )
+    return value
+
+
+def has_control_characters(value: str) -> bool:
+    return any(ord(c) < 0x20 or 0x7F <= ord(c) < 0xA0 for c in value)
 
 
 def encode_cursor(text: str) -> str:

@@ -30,6 +30,7 @@ from app.models import (
     GroupRecord,
     MemberRecord,
 )
+from app.resilience import Resilience
 
 CONDECO_CAPABILITIES = Capabilities(
     patch=True,
@@ -64,8 +65,9 @@ class CondecoAdapter(ScimAdapter):
         client_id: str,
         client_secret: str,
         clock: Callable[[], float] = time.monotonic,
+        resilience: Resilience | None = None,
     ) -> None:
-        super().__init__(tenant_id, client)
+        super().__init__(tenant_id, client, resilience=resilience)
         self._token_url = token_url
         self._credentials = {
             "scimClientId": client_id,
@@ -96,7 +98,10 @@ class CondecoAdapter(ScimAdapter):
 
     async def _fetch_token(self) -> str:
         try:
-            data = await self._upstream.send("POST", self._token_url, data=self._credentials)
+            # A token request changes nothing in the directory: safe to retry like a read.
+            data = await self._upstream.send(
+                "POST", self._token_url, data=self._credentials, idempotent=True
+            )
         except BadUserInput as exc:  # a 400 from the token endpoint is our configuration's fault
             raise UpstreamError(
                 f"the Condeco token endpoint refused the gateway's request (HTTP {exc.status})",
@@ -122,20 +127,33 @@ class CondecoAdapter(ScimAdapter):
         params: Mapping[str, str | int] | None = None,
         json: Any = None,
         if_match: str | None = None,
+        idempotent: bool | None = None,
     ) -> Any:
         """Send with the current token; on a 401, renew it once and retry once (a 401 means
         the request was not served, so even a POST is safe to resend)."""
         token = await self._token()
         try:
             return await self._send_as(
-                _bearer(token), method, url, params=params, json=json, if_match=if_match
+                _bearer(token),
+                method,
+                url,
+                params=params,
+                json=json,
+                if_match=if_match,
+                idempotent=idempotent,
             )
         except UpstreamError as exc:
             if exc.status != 401:
                 raise
         token = await self._token(refused=token)
         return await self._send_as(
-            _bearer(token), method, url, params=params, json=json, if_match=if_match
+            _bearer(token),
+            method,
+            url,
+            params=params,
+            json=json,
+            if_match=if_match,
+            idempotent=idempotent,
         )
 
     # -- Condeco's answers -----------------------------------------------------------------

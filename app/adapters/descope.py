@@ -23,6 +23,7 @@ from app.adapters.scim import ScimAdapter
 from app.adapters.scimwire import WireError
 from app.errors import GatewayError, NotFound
 from app.models import BackendKind, Capabilities, MemberRecord, Membership
+from app.resilience import Resilience
 
 DESCOPE_CAPABILITIES = Capabilities(
     patch=True,
@@ -56,8 +57,11 @@ class DescopeAdapter(ScimAdapter):
         descope_tenant_id: str,
         access_key: str,
         management_key: str | None = None,
+        resilience: Resilience | None = None,
     ) -> None:
-        super().__init__(tenant_id, client, token=f"{project_id}:{access_key}")
+        super().__init__(
+            tenant_id, client, token=f"{project_id}:{access_key}", resilience=resilience
+        )
         self._descope_tenant_id = descope_tenant_id
         self._mgmt_auth = (
             {"Authorization": f"Bearer {project_id}:{management_key}"} if management_key else None
@@ -71,7 +75,7 @@ class DescopeAdapter(ScimAdapter):
     ) -> list[ExternalGroup]:
         """``POST /v1/mgmt/group/member/all {tenantId, userIds}``: one request for the batch."""
         body = {"tenantId": self._descope_tenant_id, "userIds": list(dict.fromkeys(member_ids))}
-        data = await self._send_as(mgmt_auth, "POST", MEMBERS_OF_GROUPS, json=body)
+        data = await self._send_as(mgmt_auth, "POST", MEMBERS_OF_GROUPS, json=body, idempotent=True)
         with self._wire("external group list"):
             return parse_external_groups(data)
 

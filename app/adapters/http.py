@@ -8,8 +8,12 @@ Error bodies are read as RFC 7644 §3.12 (``status`` as a string or a number, ``
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+import asyncio
+import time
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from contextvars import ContextVar
+from typing import Any, Protocol
 
 import httpx
 import orjson
@@ -21,9 +25,34 @@ from app.errors import (
     UpstreamUnavailable,
     error_from_status,
 )
+from app.resilience import Resilience, current_scope
+from app.resilience.retry import (
+    HONOURS_RETRY_AFTER,
+    NOT_SENT,
+    RETRY_STATUSES,
+    is_idempotent,
+    retry_after_seconds,
+)
 
 JSON_TYPES = ("application/json", "application/scim+json")
 SCIM_JSON = "application/scim+json"
+
+
+# -- observation hook (app/observability sets it per request; adapters never import it) ----
+
+
+class UpstreamObserver(Protocol):
+    """Told about every upstream request; may add headers (the request id) to each."""
+
+    def headers(self) -> Mapping[str, str]: ...
+
+    def observe(self, tenant: str, method: str, url: str, status: str, seconds: float) -> None:
+        """``status`` is the HTTP status code, or ``timeout`` / ``unreachable``."""
+
+
+UPSTREAM_OBSERVER: ContextVar[UpstreamObserver | None] = ContextVar(
+    "scim_gateway_upstream_observer", default=None
+)
 
 
 def _media_type(response: httpx.Response) -> str:
@@ -48,11 +77,19 @@ def error_detail(body: bytes) -> tuple[str | None, str | None]:
 
 
 class Upstream:
-    """Sends requests for one tenant over a pooled client it does not own."""
+    """Sends requests for one tenant over a pooled client it does not own.
 
-    def __init__(self, tenant_id: str, client: httpx.AsyncClient) -> None:
+    Every attempt passes the tenant's :class:`~app.resilience.Resilience`: its circuit
+    breaker, its cap on concurrent requests and, for idempotent requests, its retries; and the
+    current operation's deadline and request budget (:mod:`app.resilience.budget`).
+    """
+
+    def __init__(
+        self, tenant_id: str, client: httpx.AsyncClient, resilience: Resilience | None = None
+    ) -> None:
         self.tenant_id = tenant_id
         self.client = client
+        self.resilience = resilience or Resilience()
 
     def _fail(self, error: GatewayError) -> GatewayError:
         return error.for_tenant(self.tenant_id)
@@ -66,34 +103,129 @@ class Upstream:
         params: Mapping[str, str | int] | None = None,
         json: Any = None,
         data: Mapping[str, str] | None = None,
+        idempotent: bool | None = None,
     ) -> Any:
-        """Send one request; return its JSON body, or ``None`` when it has none (204)."""
+        """Send one request; return its JSON body, or ``None`` when it has none (204).
+
+        ``idempotent`` marks a POST that only reads (``/.search``, a token request) as safe to
+        retry; by default only GET, HEAD and OPTIONS are.
+        """
         all_headers = {"Accept": f"{SCIM_JSON}, application/json"}
         content: bytes | None = None
         if json is not None:
             content = orjson.dumps(json)
             all_headers["Content-Type"] = SCIM_JSON
         all_headers.update(headers or {})
+        observer = UPSTREAM_OBSERVER.get()
+        if observer is not None:
+            all_headers.update(observer.headers())
+        request = self.client.build_request(
+            method, url, headers=all_headers, params=params, content=content, data=data
+        )
         where = f"{method} {url}"
+        safe = is_idempotent(method) if idempotent is None else idempotent
+        scope = current_scope()
+        remaining = scope.remaining() if scope is not None else None
+        if remaining is None:
+            return await self._attempts(request, where, safe)
+        if remaining <= 0:
+            raise self._fail(UpstreamTimeout(f"the request deadline passed before {where}"))
         try:
-            response = await self.client.request(
-                method, url, headers=all_headers, params=params, content=content, data=data
-            )
+            async with asyncio.timeout(remaining):
+                return await self._attempts(request, where, safe)
+        except TimeoutError as exc:
+            raise self._fail(
+                UpstreamTimeout(f"upstream did not answer {where} within the request deadline")
+            ) from exc
+
+    async def _attempts(self, request: httpx.Request, where: str, safe: bool) -> Any:
+        """Send ``request`` until it succeeds, fails for good, or may not be sent again."""
+        policy = self.resilience.retry
+        attempt = 0
+        while True:
+            attempt += 1
+            response, error, retryable = await self._attempt(request, where, safe)
+            retry_after: float | None = None
+            if response is not None:
+                if not (safe and response.status_code in RETRY_STATUSES):
+                    return self.read(response, where)
+                error = self._error_of(response)
+                retryable = True
+                if response.status_code in HONOURS_RETRY_AFTER:
+                    retry_after = retry_after_seconds(response.headers.get("retry-after"))
+            assert error is not None
+            delay = policy.delay(attempt, retry_after) if policy.may_retry(attempt) else None
+            if not retryable or delay is None or not _time_left_for(delay):
+                raise error
+            await asyncio.sleep(delay)
+
+    async def _attempt(
+        self, request: httpx.Request, where: str, safe: bool
+    ) -> tuple[httpx.Response | None, GatewayError | None, bool]:
+        """One attempt: the answer, or the translated transport error and whether it may be
+        retried (any for an idempotent request; otherwise only one that was never sent)."""
+        scope = current_scope()
+        if scope is not None:
+            try:
+                scope.spend()
+            except GatewayError as exc:
+                raise self._fail(exc) from None
+        breaker = self.resilience.breaker
+        probe = False
+        if breaker is not None:
+            try:
+                probe = breaker.before()
+            except GatewayError as exc:
+                raise self._fail(exc) from None
+        observer = UPSTREAM_OBSERVER.get()
+        started = time.perf_counter()
+        try:
+            async with _slot(self.resilience.concurrency):
+                response = await self.client.send(request)
+                await response.aread()
         except httpx.TimeoutException as exc:
-            raise self._fail(UpstreamTimeout(f"upstream timed out on {where}")) from exc
+            self._observe(observer, where, "timeout", started)
+            if breaker is not None:
+                breaker.failed()
+            error: GatewayError = UpstreamTimeout(f"upstream timed out on {where}")
+            error.__cause__ = exc
+            return None, self._fail(error), safe or isinstance(exc, NOT_SENT)
         except (httpx.TransportError, httpx.DecodingError) as exc:
             # ConnectError, ReadError, RemoteProtocolError, ...: the directory is unreachable.
+            self._observe(observer, where, "unreachable", started)
+            if breaker is not None:
+                breaker.failed()
             kind = type(exc).__name__
-            raise self._fail(
-                UpstreamUnavailable(f"upstream unreachable on {where} ({kind})")
-            ) from exc
-        return self.read(response, where)
+            error = UpstreamUnavailable(f"upstream unreachable on {where} ({kind})")
+            error.__cause__ = exc
+            return None, self._fail(error), safe or isinstance(exc, NOT_SENT)
+        except BaseException:
+            if breaker is not None:
+                breaker.abandoned(probe)
+            raise
+        self._observe(observer, where, str(response.status_code), started)
+        if breaker is not None:
+            if response.status_code >= 500:
+                breaker.failed()
+            else:
+                breaker.succeeded()
+        return response, None, False
+
+    def _observe(
+        self, observer: UpstreamObserver | None, where: str, status: str, started: float
+    ) -> None:
+        if observer is not None:
+            method, _, url = where.partition(" ")
+            observer.observe(self.tenant_id, method, url, status, time.perf_counter() - started)
+
+    def _error_of(self, response: httpx.Response) -> GatewayError:
+        detail, scim_type = error_detail(response.content)
+        return self._fail(error_from_status(response.status_code, detail, scim_type))
 
     def read(self, response: httpx.Response, where: str) -> Any:
         """The JSON body of a 2xx answer, or the translated error of any other."""
         if not response.is_success:
-            detail, scim_type = error_detail(response.content)
-            raise self._fail(error_from_status(response.status_code, detail, scim_type))
+            raise self._error_of(response)
         if not response.content:
             return None
         media = _media_type(response)
@@ -105,3 +237,20 @@ class Upstream:
             return orjson.loads(response.content)
         except orjson.JSONDecodeError as exc:
             raise self._fail(UpstreamError(f"upstream sent malformed JSON on {where}")) from exc
+
+
+@asynccontextmanager
+async def _slot(semaphore: asyncio.Semaphore | None) -> AsyncIterator[None]:
+    """Hold one of the tenant's concurrent-request slots, if it caps them."""
+    if semaphore is None:
+        yield
+        return
+    async with semaphore:
+        yield
+
+
+def _time_left_for(delay: float) -> bool:
+    """Whether the operation's deadline leaves room to wait ``delay`` and try again."""
+    scope = current_scope()
+    remaining = scope.remaining() if scope is not None else None
+    return remaining is None or delay < remaining

@@ -28,6 +28,7 @@ from app.models import (
     MemberRecord,
     Membership,
 )
+from app.resilience import Resilience
 
 # Answers that mean "this server has no POST /.search" (RFC 7644 §3.4.3 makes it optional).
 _NO_SEARCH_ENDPOINT = frozenset({404, 405, 501})
@@ -46,9 +47,16 @@ class ScimAdapter:
     # Whether POST Groups/.search works: None until tried (RFC 7644 §3.4.3 makes it optional).
     post_search: bool | None = None
 
-    def __init__(self, tenant_id: str, client: httpx.AsyncClient, token: str | None = None) -> None:
+    def __init__(
+        self,
+        tenant_id: str,
+        client: httpx.AsyncClient,
+        token: str | None = None,
+        *,
+        resilience: Resilience | None = None,
+    ) -> None:
         self.tenant_id = tenant_id
-        self._upstream = Upstream(tenant_id, client)
+        self._upstream = Upstream(tenant_id, client, resilience)
         self._static_token = token
         self._capabilities: Capabilities | None = None
         self._capabilities_lock = asyncio.Lock()
@@ -70,9 +78,12 @@ class ScimAdapter:
         params: Mapping[str, str | int] | None = None,
         json: Any = None,
         if_match: str | None = None,
+        idempotent: bool | None = None,
     ) -> Any:
         auth = await self._auth_headers()
-        return await self._send_as(auth, method, url, params=params, json=json, if_match=if_match)
+        return await self._send_as(
+            auth, method, url, params=params, json=json, if_match=if_match, idempotent=idempotent
+        )
 
     async def _send_as(
         self,
@@ -83,14 +94,18 @@ class ScimAdapter:
         params: Mapping[str, str | int] | None = None,
         json: Any = None,
         if_match: str | None = None,
+        idempotent: bool | None = None,
     ) -> Any:
-        """One request with the given credentials, through the one translating send step."""
+        """One request with the given credentials, through the one translating send step;
+        ``idempotent=True`` marks a POST that only reads, so it may be retried."""
         headers = {**auth}
         if json is not None:
             headers["Content-Type"] = self.content_type
         if if_match is not None:
             headers["If-Match"] = if_match  # RFC 7644 §3.14
-        return await self._upstream.send(method, url, headers=headers, params=params, json=json)
+        return await self._upstream.send(
+            method, url, headers=headers, params=params, json=json, idempotent=idempotent
+        )
 
     @contextmanager
     def _wire(self, what: str) -> Iterator[None]:
@@ -139,7 +154,7 @@ class ScimAdapter:
                 body["excludedAttributes"] = ["members"]
             if sort:
                 body["sortBy"] = "displayName"
-            return await self._send("POST", f"{path}/.search", json=body)
+            return await self._send("POST", f"{path}/.search", json=body, idempotent=True)
         params: dict[str, str | int] = {"startIndex": start_index, "count": count}
         if scim_filter:
             params["filter"] = scim_filter

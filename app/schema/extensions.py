@@ -36,6 +36,7 @@ class PartialErrors(SchemaExtension):
 
 
 def should_mask(error: GraphQLError) -> bool:
-    """Mask unexpected exceptions; a GatewayError and GraphQL's own validation errors pass."""
+    """Mask unexpected exceptions; a GatewayError and GraphQL's own errors (validation, and
+    variable coercion, which wraps a GraphQLError) pass."""
     original = error.original_error
-    return original is not None and not isinstance(original, GatewayError)
+    return original is not None and not isinstance(original, GatewayError | GraphQLError)

@@ -54,10 +54,19 @@ def _member_ids(values: list[str]) -> tuple[str, ...]:
         raise BadUserInput(f"at most {MAX_MEMBERS_PER_CALL} memberScimIds per call")
     out: dict[str, None] = {}
     for value in values:
-        if not value.strip() or len(value) > MAX_SCIM_ID:
+        if not value.strip() or len(value) > MAX_SCIM_ID or ids.has_control_characters(value):
             raise BadUserInput("memberScimIds must be non-empty SCIM ids")
         out[value] = None
     return tuple(out)
+
+
+def _if_match(value: str | None) -> str | None:
+    """An ETag as an ``If-Match`` header (RFC 9110 §8.8.3): short, visible ASCII only."""
+    if value is None:
+        return None
+    if not value or len(value) > MAX_SCIM_ID or not all(" " < c < "\x7f" for c in value):
+        raise BadUserInput("ifMatch must be a group's version as read (visible ASCII)")
+    return value
 
 
 def _target(ctx: Context, global_id: str) -> tuple[TenantRuntime, str]:
@@ -102,7 +111,7 @@ class Mutation:
         )
         if patch.display_name is None and patch.external_id is None:
             raise BadUserInput("nothing to update: give displayName and/or externalId")
-        written = await tenant.backend.patch_group(gid, patch, if_match=input.if_match)
+        written = await tenant.backend.patch_group(gid, patch, if_match=_if_match(input.if_match))
         return await _answer(ctx, tenant, gid, written)
 
     @strawberry.mutation(description="Replace a whole group, members included (SCIM PUT).")
@@ -114,7 +123,7 @@ class Mutation:
             _external_id(input.external_id),
             _member_ids(input.member_scim_ids),
         )
-        written = await tenant.backend.replace_group(gid, draft, if_match=input.if_match)
+        written = await tenant.backend.replace_group(gid, draft, if_match=_if_match(input.if_match))
         return await _answer(ctx, tenant, gid, written)
 
     @strawberry.mutation(description="Add members to a group (SCIM PATCH add).")
@@ -137,7 +146,7 @@ class Mutation:
     ) -> DeleteGroupPayload:
         ctx = info.context
         tenant, gid = _target(ctx, input.id)
-        await tenant.backend.delete_group(gid, if_match=input.if_match)
+        await tenant.backend.delete_group(gid, if_match=_if_match(input.if_match))
         ctx.loaders[tenant.id].forget_group(gid)
         return DeleteGroupPayload(deleted_group_id=strawberry.ID(input.id))
 
@@ -153,5 +162,5 @@ async def _members(ctx: Context, input: GroupMembersInput, how: str) -> Group:
         patch = GroupPatch(remove_members=members)
     else:
         patch = GroupPatch(replace_members=members)
-    written = await tenant.backend.patch_group(gid, patch, if_match=input.if_match)
+    written = await tenant.backend.patch_group(gid, patch, if_match=_if_match(input.if_match))
     return await _answer(ctx, tenant, gid, written)

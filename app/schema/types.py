@@ -187,6 +187,7 @@ def member_from_record(tenant_id: str, record: MemberRecord) -> Member:
 
 async def load_group(ctx: Context, tenant_id: str, scim_id: str) -> Group | None:
     """A group through the loader; ``None`` when the tenant or the group is not there."""
+    ids.check_scim_id(scim_id)
     if ctx.find_tenant(tenant_id) is None:
         return None
     try:
@@ -197,6 +198,7 @@ async def load_group(ctx: Context, tenant_id: str, scim_id: str) -> Group | None
 
 
 async def load_member(ctx: Context, tenant_id: str, scim_id: str) -> Member | None:
+    ids.check_scim_id(scim_id)
     if ctx.find_tenant(tenant_id) is None:
         return None
     try:

@@ -45,7 +45,8 @@ async def test_tenants_query_nulls_only_the_failing_tenants_groups(gateway: Gate
 async def test_broken_upstream_answers_become_coded_errors(
     gateway: GatewayClient, fault: str, code: str
 ) -> None:
-    getattr(gateway.demo.descope.faults, fault)(1)
+    # Three: a read that fails in transit is retried twice (the tenant's default retries).
+    getattr(gateway.demo.descope.faults, fault)(3)
     body = await gateway.post('{ tenant(id: "acme") { groups(first: 1) { totalCount } } }')
     assert body["data"] == {"tenant": {"groups": None}}
     assert [e["extensions"]["code"] for e in body["errors"]] == [code]

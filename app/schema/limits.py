@@ -1,0 +1,226 @@
+"""What one GraphQL operation may ask for, and how long it may take (the ``[limits]`` table).
+
+Before execution: Strawberry's depth, alias and token limiters, a cost rule (list sizes x
+depth, :class:`QueryCost`) and, when configured off, introspection. Every error they report is
+``BAD_USER_INPUT``: :class:`ClientErrorCodes` gives that code to each error raised before
+execution (no path, no exception of ours: syntax, validation, variable coercion).
+
+During execution: :class:`GatewaySchema` opens an :class:`~app.resilience.OperationScope`, so
+each upstream request is counted against ``max_upstream_requests`` and cut off at the deadline
+(slow tenants' fields become ``UPSTREAM_TIMEOUT`` while the others keep their data); a safety
+net cancels the whole operation shortly after the deadline, whatever is slow.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterator, Mapping
+from functools import partial
+from typing import Any
+
+import strawberry
+from graphql import (
+    FieldNode,
+    FragmentSpreadNode,
+    GraphQLError,
+    GraphQLInterfaceType,
+    GraphQLList,
+    GraphQLNonNull,
+    GraphQLObjectType,
+    GraphQLOutputType,
+    InlineFragmentNode,
+    IntValueNode,
+    OperationDefinitionNode,
+    SelectionSetNode,
+    ValidationRule,
+    VariableNode,
+    get_named_type,
+)
+from graphql.language import Visitor
+from strawberry.extensions import (
+    DisableIntrospection,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    QueryDepthLimiter,
+    SchemaExtension,
+)
+from strawberry.types import ExecutionResult
+
+from app.config import Limits
+from app.errors import BadUserInput, UpstreamTimeout
+from app.resilience import operation_scope
+
+UNBOUNDED_LIST = 10
+"""What a list without ``first`` (a group's members, a member's groups) is assumed to hold."""
+DEADLINE_GRACE = 0.25
+"""The safety net fires this long after the deadline, so upstream cut-offs win the race."""
+BAD_USER_INPUT = BadUserInput.code
+
+
+# -- cost ------------------------------------------------------------------------------------
+
+
+def _first(field: FieldNode, default: Any, variables: Mapping[str, Any]) -> int | None:
+    """The ``first`` argument as sent (literal or variable), else the schema's default."""
+    value = default
+    for arg in field.arguments or ():
+        if arg.name.value != "first":
+            continue
+        if isinstance(arg.value, IntValueNode):
+            value = int(arg.value.value)
+        elif isinstance(arg.value, VariableNode):
+            value = variables.get(arg.value.name.value, default)
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _is_list(type_: GraphQLOutputType) -> bool:
+    if isinstance(type_, GraphQLNonNull):
+        type_ = type_.of_type
+    return isinstance(type_, GraphQLList)
+
+
+class _CostWalker:
+    def __init__(self, rule: ValidationRule, variables: Mapping[str, Any]) -> None:
+        self.context = rule.context
+        self.variables = variables
+
+    def selection_set(
+        self, parent: Any, node: SelectionSetNode, paged: bool, fragments: frozenset[str]
+    ) -> int:
+        """Estimated fields resolved under ``node``: each field is 1, times its list size."""
+        total = 0
+        schema = self.context.schema
+        for selection in node.selections:
+            if isinstance(selection, FieldNode):
+                total += self.field(parent, selection, paged, fragments)
+            elif isinstance(selection, InlineFragmentNode):
+                condition = selection.type_condition
+                inner = schema.get_type(condition.name.value) if condition else parent
+                total += self.selection_set(inner, selection.selection_set, paged, fragments)
+            elif isinstance(selection, FragmentSpreadNode):
+                name = selection.name.value
+                fragment = self.context.get_fragment(name)
+                if fragment is None or name in fragments:  # unknown or cyclic: other rules say so
+                    continue
+                inner = schema.get_type(fragment.type_condition.name.value)
+                total += self.selection_set(
+                    inner, fragment.selection_set, paged, fragments | {name}
+                )
+        return total
+
+    def field(self, parent: Any, node: FieldNode, paged: bool, fragments: frozenset[str]) -> int:
+        if node.name.value.startswith("__") or not isinstance(
+            parent, GraphQLObjectType | GraphQLInterfaceType
+        ):
+            return 0  # introspection is limited by the depth and token limits alone
+        definition = parent.fields.get(node.name.value)
+        if definition is None:
+            return 0  # an unknown field: FieldsOnCorrectTypeRule reports it
+        size, is_paged = 1, False
+        if "first" in definition.args:
+            first = _first(node, definition.args["first"].default_value, self.variables)
+            size, is_paged = max(1, first if first is not None else UNBOUNDED_LIST), True
+        elif _is_list(definition.type) and not paged:
+            size = UNBOUNDED_LIST
+        below = 0
+        if node.selection_set is not None:
+            below = self.selection_set(
+                get_named_type(definition.type), node.selection_set, is_paged, fragments
+            )
+        return size * (1 + below)
+
+
+def cost_rule(max_cost: int, variables: Callable[[], Mapping[str, Any]]) -> type[ValidationRule]:
+    """A validation rule refusing operations whose estimated cost exceeds ``max_cost``."""
+
+    class QueryCostRule(ValidationRule):
+        def enter_operation_definition(self, node: OperationDefinitionNode, *_: Any) -> Any:
+            root = self.context.schema.get_root_type(node.operation)
+            cost = _CostWalker(self, variables()).selection_set(
+                root, node.selection_set, False, frozenset()
+            )
+            if cost > max_cost:
+                name = node.name.value if node.name else "anonymous"
+                self.report_error(
+                    GraphQLError(
+                        f"'{name}' is too expensive: its estimated cost {cost} exceeds "
+                        f"{max_cost} (cost is each field times the list sizes above it; "
+                        f"lists without `first` count as {UNBOUNDED_LIST}): ask for fewer "
+                        "items or less nesting",
+                        node,
+                        extensions={"code": BAD_USER_INPUT},
+                    )
+                )
+            return Visitor.SKIP
+
+    return QueryCostRule
+
+
+class QueryCost(SchemaExtension):
+    """Adds :func:`cost_rule` to each operation's validation, reading its variables."""
+
+    def __init__(self, max_cost: int) -> None:
+        self.max_cost = max_cost
+
+    def on_operation(self) -> Iterator[None]:
+        ec = self.execution_context
+        rule = cost_rule(self.max_cost, lambda: ec.variables or {})
+        ec.validation_rules = (*ec.validation_rules, rule)
+        yield
+
+
+def limit_extensions(limits: Limits) -> list[Callable[[], SchemaExtension]]:
+    """Factories of the schema extensions enforcing ``limits`` before execution (factories,
+    so each operation gets its own instances)."""
+    extensions: list[Callable[[], SchemaExtension]] = [
+        partial(MaxTokensLimiter, max_token_count=limits.max_tokens),
+        partial(QueryDepthLimiter, max_depth=limits.max_depth),
+        partial(MaxAliasesLimiter, max_alias_count=limits.max_aliases),
+        partial(QueryCost, limits.max_cost),
+    ]
+    if not limits.introspection:
+        extensions.append(DisableIntrospection)
+    return extensions
+
+
+# -- the schema: deadline, upstream budget, codes on pre-execution errors ---------------------
+
+
+class ClientErrorCodes(SchemaExtension):
+    """Code every error raised before execution (syntax, validation, limits, variables)
+    BAD_USER_INPUT. Listed last, so it sees errors before MaskErrors does (hooks exit LIFO)."""
+
+    def on_operation(self) -> Iterator[None]:
+        yield
+        result = self.execution_context.result
+        for err in (result.errors if result is not None else None) or ():
+            original = err.original_error
+            if err.path is None and (original is None or isinstance(original, GraphQLError)):
+                err.extensions = {"code": BAD_USER_INPUT, **(err.extensions or {})}
+
+
+class GatewaySchema(strawberry.Schema):
+    """A Strawberry schema enforcing ``limits``: the limit extensions run before the given
+    ones, and each operation runs inside its deadline and upstream request budget."""
+
+    def __init__(self, limits: Limits, *args: Any, **kwargs: Any) -> None:
+        kwargs["extensions"] = [
+            *limit_extensions(limits),
+            *kwargs.get("extensions", ()),
+            ClientErrorCodes,
+        ]
+        super().__init__(*args, **kwargs)
+        self.limits = limits
+
+    async def execute(self, *args: Any, **kwargs: Any) -> ExecutionResult:
+        limits = self.limits
+        deadline = limits.request_deadline_seconds
+        with operation_scope(deadline, limits.max_upstream_requests):
+            try:
+                async with asyncio.timeout(deadline + DEADLINE_GRACE):
+                    return await super().execute(*args, **kwargs)
+            except TimeoutError:
+                error = UpstreamTimeout(f"the request did not complete within {deadline:g} s")
+                return ExecutionResult(
+                    data=None, errors=[GraphQLError(error.message, original_error=error)]
+                )
