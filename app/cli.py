@@ -1,15 +1,22 @@
-"""The ``scim-gateway`` command: ``serve`` and ``export-schema``."""
+"""The ``scim-gateway`` command: ``serve``, ``check`` and ``export-schema``."""
 
 from __future__ import annotations
 
+import enum
 import os
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from app.config import CONFIG_ENV, ConfigError, load_settings
+
+
+class LogFormat(enum.StrEnum):
+    json = "json"
+    text = "text"
+
 
 cli = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 
@@ -22,25 +29,91 @@ def serve(
     ] = None,
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    workers: Annotated[
+        int, typer.Option(min=1, help="Worker processes (each opens its own tenant pools).")
+    ] = 1,
+    log_format: Annotated[
+        LogFormat, typer.Option(help="json: one JSON object per line; text: for a terminal.")
+    ] = LogFormat.json,
 ) -> None:
     """Serve the gateway; GraphiQL at /graphql."""
     import uvicorn
 
     from app.gateway import check_secrets
     from app.main import create_app
+    from app.observability.logging import logging_config
 
     path = config or (Path(os.environ[CONFIG_ENV]) if os.environ.get(CONFIG_ENV) else None)
     try:
         settings = load_settings(path) if path else None
         if settings is not None:
             check_secrets(settings, os.environ)
+        # Builds the app, which also reads the trusted-documents manifest: fail here, once,
+        # rather than in every worker (the demo has nothing to check).
+        app = create_app(settings) if workers == 1 or settings is not None else None
     except ConfigError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from exc
     if settings is None:
         typer.echo("no config given: serving the built-in demo tenants (acme, globex, initech)")
     typer.echo(f"GraphiQL: http://{host}:{port}/graphql")
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+    logs = logging_config(log_format.value)
+    if app is not None and workers == 1:
+        uvicorn.run(app, host=host, port=port, log_config=logs, access_log=False)
+        return
+    # Each worker imports the app itself: hand it the config file through the environment.
+    if path is not None:
+        os.environ[CONFIG_ENV] = str(path.resolve())
+    else:
+        os.environ.pop(CONFIG_ENV, None)
+    uvicorn.run(
+        "app.asgi:app_from_env",
+        factory=True,
+        workers=workers,
+        host=host,
+        port=port,
+        log_config=logs,
+        access_log=False,
+    )
+
+
+@cli.command()
+def check(
+    config: Annotated[
+        Path | None,
+        typer.Option(help=f"TOML config file (default: ${CONFIG_ENV}; none: the built-in demo)."),
+    ] = None,
+) -> None:
+    """Reach every tenant: reachable, credentials accepted, latency, capabilities."""
+    import asyncio
+
+    from app.check import check_gateway, render
+    from app.demo import demo_gateway
+    from app.gateway import check_secrets, open_gateway
+    from app.trusted_documents import Manifest
+
+    path = config or (Path(os.environ[CONFIG_ENV]) if os.environ.get(CONFIG_ENV) else None)
+    try:
+        settings = load_settings(path) if path else None
+        if settings is not None:
+            check_secrets(settings, os.environ)
+            if settings.trusted_documents is not None:
+                Manifest.load(settings.trusted_documents.manifest)
+    except ConfigError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+
+    async def run() -> list[Any]:
+        opened = demo_gateway() if settings is None else open_gateway(settings)
+        async with opened as gateway:
+            return await check_gateway(gateway)
+
+    if settings is None:
+        typer.echo("no config given: checking the built-in demo tenants")
+    results = asyncio.run(run())
+    typer.echo(render(results))
+    if not all(r.ok for r in results):
+        raise typer.Exit(1)
 
 
 @cli.command("export-schema")

@@ -23,6 +23,7 @@ from pydantic_settings import (
 )
 
 from app.ids import TENANT_ID_PATTERN
+from app.operator_config import CorsConfig, TrustedDocumentsConfig
 
 CONFIG_ENV = "SCIM_GATEWAY_CONFIG"
 
@@ -35,11 +36,49 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class TenantBase(_Strict):
+# -- hardening knobs (README "Hardening knobs"; app/resilience, app/schema/limits.py) -------
+
+
+class TenantHardening(_Strict):
+    """Per tenant: how its upstream requests are retried, cut off and rationed."""
+
+    connect_timeout_seconds: Annotated[float, Field(gt=0, le=60)] = 3.0
+    """Time to open a connection (``timeout_seconds`` covers reading and writing)."""
+    retries: Annotated[int, Field(ge=0, le=10)] = 2
+    """Extra attempts for idempotent reads (GET, POST /.search, Descope management reads)."""
+    retry_backoff_seconds: Annotated[float, Field(ge=0, le=10)] = 0.1
+    """First backoff; doubles per attempt (at most 2 s), fully jittered."""
+    retry_after_max_seconds: Annotated[float, Field(ge=0, le=60)] = 5.0
+    """Longest ``Retry-After`` honoured; a longer one fails the request at once."""
+    breaker_failures: Annotated[int, Field(ge=1, le=1000)] = 5
+    """Consecutive failed attempts (transport error, timeout, 5xx) that open the breaker."""
+    breaker_cooldown_seconds: Annotated[float, Field(gt=0, le=3600)] = 30.0
+    """How long an open breaker fails fast before it lets one probe through."""
+    max_concurrent_requests: Annotated[int, Field(ge=1, le=1000)] = 20
+    """Upstream requests in flight at once for this tenant; more wait their turn."""
+
+
+class Limits(_Strict):
+    """The ``[limits]`` table: what one GraphQL operation may cost."""
+
+    request_deadline_seconds: Annotated[float, Field(gt=0, le=600)] = 30.0
+    """Every operation answers within this (slow tenants' fields become UPSTREAM_TIMEOUT)."""
+    max_upstream_requests: Annotated[int, Field(ge=1, le=100_000)] = 500
+    """Upstream requests one operation may cause, retries included."""
+    max_depth: Annotated[int, Field(ge=1, le=100)] = 10
+    max_aliases: Annotated[int, Field(ge=1, le=10_000)] = 30
+    max_tokens: Annotated[int, Field(ge=10, le=1_000_000)] = 5000
+    max_cost: Annotated[int, Field(ge=1)] = 1_000_000
+    """Estimated objects resolved: list sizes (``first``, or 10 per unbounded list) x depth."""
+    introspection: bool = True
+    """Whether ``__schema``/``__type`` are answered (GraphiQL needs them)."""
+
+
+class TenantBase(TenantHardening):
     id: Annotated[str, Field(pattern=TENANT_ID_PATTERN)]
     name: Annotated[str, Field(min_length=1, max_length=200)]
     timeout_seconds: Annotated[float, Field(gt=0, le=300)] = 10.0
-    """Connect/read/write timeout of each upstream request."""
+    """Read/write/pool timeout of each upstream request (connect: connect_timeout_seconds)."""
     max_connections: Annotated[int, Field(ge=1, le=1000)] = 20
     """Size of this tenant's HTTP connection pool."""
 
@@ -83,6 +122,8 @@ class ClientConfig(_Strict):
     key_env: str
     role: Literal["reader", "admin"] = "reader"
     tenants: Annotated[list[str], Field(min_length=1)]
+    trusted_documents_only: bool = False
+    """Refuse any document not in the ``[trusted_documents]`` manifest (readers only)."""
 
 
 class Settings(BaseSettings):
@@ -92,6 +133,25 @@ class Settings(BaseSettings):
 
     tenants: Annotated[list[TenantConfig], Field(min_length=1)]
     clients: list[ClientConfig] | None = None
+    limits: Limits = Limits()  # hardening knobs: the [limits] table
+    # Operator sections (app/operator_config.py): closed unless configured.
+    cors: CorsConfig = CorsConfig()
+    trusted_documents: TrustedDocumentsConfig | None = None
+
+    @model_validator(mode="after")
+    def _check_trusted_documents(self) -> Settings:
+        for client in self.clients or []:
+            if client.trusted_documents_only and client.role == "admin":
+                raise ValueError(
+                    f"client {client.name!r}: trusted_documents_only is for readers; "
+                    "admin keys always keep arbitrary queries"
+                )
+            if client.trusted_documents_only and self.trusted_documents is None:
+                raise ValueError(
+                    f"client {client.name!r}: trusted_documents_only needs a "
+                    "[trusted_documents] manifest"
+                )
+        return self
 
     @model_validator(mode="after")
     def _check_references(self) -> Settings:

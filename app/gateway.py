@@ -7,6 +7,7 @@ Tests and the demo pass ``transports`` to route a tenant's client to an in-proce
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import AsyncIterator, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -28,6 +29,7 @@ from app.config import (
     resolve_secret,
 )
 from app.models import BackendKind
+from app.resilience import CircuitBreaker, Resilience, RetryPolicy
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,15 +50,32 @@ def _secret(env: Mapping[str, str], name: str, owner: str, key: str) -> str:
     return resolve_secret(name, owner=owner, key=key, env=env)
 
 
+def resilience(cfg: TenantConfig) -> Resilience:
+    """The tenant's retry policy, circuit breaker and concurrency cap, from its knobs."""
+    return Resilience(
+        retry=RetryPolicy(
+            retries=cfg.retries,
+            backoff=cfg.retry_backoff_seconds,
+            retry_after_max=cfg.retry_after_max_seconds,
+        ),
+        breaker=CircuitBreaker(
+            cfg.id, failures=cfg.breaker_failures, cooldown=cfg.breaker_cooldown_seconds
+        ),
+        concurrency=asyncio.Semaphore(cfg.max_concurrent_requests),
+    )
+
+
 def _adapter(cfg: TenantConfig, client: httpx.AsyncClient, env: Mapping[str, str]) -> GroupBackend:
     owner = f"tenant {cfg.id!r}"
+    guard = resilience(cfg)
     if isinstance(cfg, ScimTenant):
         token = _secret(env, cfg.token_env, owner, "token_env") if cfg.token_env else None
-        return ScimAdapter(cfg.id, client, token=token)
+        return ScimAdapter(cfg.id, client, token=token, resilience=guard)
     if isinstance(cfg, DescopeTenant):
         return DescopeAdapter(
             cfg.id,
             client,
+            resilience=guard,
             project_id=cfg.project_id,
             descope_tenant_id=cfg.descope_tenant_id,
             access_key=_secret(env, cfg.access_key_env, owner, "access_key_env"),
@@ -70,6 +89,7 @@ def _adapter(cfg: TenantConfig, client: httpx.AsyncClient, env: Mapping[str, str
     return CondecoAdapter(
         cfg.id,
         client,
+        resilience=guard,
         token_url=cfg.token_url,
         client_id=_secret(env, cfg.client_id_env, owner, "client_id_env"),
         client_secret=_secret(env, cfg.client_secret_env, owner, "client_secret_env"),
@@ -124,7 +144,7 @@ async def open_gateway(
             client = await stack.enter_async_context(
                 httpx.AsyncClient(
                     base_url=cfg.base_url,
-                    timeout=httpx.Timeout(cfg.timeout_seconds),
+                    timeout=httpx.Timeout(cfg.timeout_seconds, connect=cfg.connect_timeout_seconds),
                     limits=httpx.Limits(
                         max_connections=cfg.max_connections,
                         max_keepalive_connections=cfg.max_connections,

@@ -17,6 +17,7 @@ from aiodataloader import DataLoader
 from app.errors import GatewayError
 from app.gateway import Tenant
 from app.models import GroupRecord, MemberRecord
+from app.observability.metrics import observe_batch
 
 T = TypeVar("T")
 
@@ -58,10 +59,13 @@ class TenantLoaders:
         self.groups.clear(group_id)
 
     async def _load_groups(self, keys: list[str]) -> list[GroupRecord | Exception]:
+        observe_batch(self.tenant.id, "groups", len(keys))
         backend = self.tenant.backend
         return await _per_key(self.tenant.id, keys, lambda: backend.get_groups(keys))
 
     async def _load_member_groups(self, keys: list[str]) -> list[list[str] | Exception]:
+        observe_batch(self.tenant.id, "member_groups", len(keys))
+
         async def call() -> list[list[str] | Exception]:
             membership = await self.tenant.backend.groups_of_members(keys)
             self.prime_groups(membership.records)
@@ -70,6 +74,7 @@ class TenantLoaders:
         return await _per_key(self.tenant.id, keys, call)
 
     async def _load_members(self, keys: list[str]) -> list[MemberRecord | Exception]:
+        observe_batch(self.tenant.id, "members", len(keys))
         backend = self.tenant.backend
         return await _per_key(self.tenant.id, keys, lambda: backend.get_members(keys))
 

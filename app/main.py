@@ -20,7 +20,9 @@ from strawberry.fastapi import GraphQLRouter
 from app.config import Settings
 from app.errors import Unauthenticated
 from app.gateway import Gateway, open_gateway
-from app.schema import schema
+from app.graphiql import graphiql_page
+from app.operator import install_operator
+from app.schema import build_schema
 from app.schema.context import Context
 
 log = logging.getLogger("scim_gateway")
@@ -39,6 +41,11 @@ class _Router(GraphQLRouter[Context, None]):
     def encode_json(self, data: object) -> bytes:
         # orjson is several times faster than json.dumps on large answers.
         return orjson.dumps(data)
+
+    @property
+    def graphql_ide_html(self) -> str:
+        # GraphiQL from the gateway's own vendored assets, never a CDN (app/graphiql).
+        return graphiql_page()
 
 
 def create_app(
@@ -68,8 +75,11 @@ def create_app(
             yield
 
     app = FastAPI(title="scim-gateway", lifespan=lifespan, docs_url=None, redoc_url=None)
+    # The [limits] table (depth, aliases, tokens, cost, deadline, upstream budget).
+    schema = build_schema(settings.limits if settings is not None else None)
     router = _Router(schema, context_getter=get_context, graphql_ide="graphiql")
     app.include_router(router, prefix="/graphql")
+    install_operator(app, settings)  # /readyz, /metrics, GraphiQL assets, middleware
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, Any]:

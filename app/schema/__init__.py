@@ -5,20 +5,27 @@ from __future__ import annotations
 import strawberry
 from strawberry.extensions import MaskErrors
 
+from app.config import Limits
+from app.observability.graphql import GraphQLMetrics
 from app.schema.extensions import Authenticate, PartialErrors, should_mask
+from app.schema.limits import GatewaySchema
 from app.schema.mutations import Mutation
 from app.schema.queries import Query
 from app.schema.types import Group, Member
 
 
-def build_schema() -> strawberry.Schema:
-    return strawberry.Schema(
+def build_schema(limits: Limits | None = None) -> strawberry.Schema:
+    """The schema; ``limits`` (the ``[limits]`` table) bounds each operation's size and time."""
+    limits = limits or Limits()
+    return GatewaySchema(
+        limits,
         query=Query,
         mutation=Mutation,
         types=[Group, Member],
         extensions=[
             Authenticate,
             PartialErrors,
+            GraphQLMetrics,
             lambda: MaskErrors(should_mask_error=should_mask, error_message="Internal error."),
         ],
     )

@@ -1,0 +1,1 @@
+"""HTTP-level concerns of the ASGI app that are not GraphQL: CORS."""

@@ -1,0 +1,50 @@
+"""The operator sections of the config file: ``[cors]`` and ``[trusted_documents]``.
+
+Kept apart from :mod:`app.config` (which embeds them in :class:`app.config.Settings`) so the
+tenant and client schema stays readable. Everything is closed by default: no ``[cors]`` means
+no cross-origin browser access at all, no ``[trusted_documents]`` means no manifest.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+_ORIGIN = re.compile(
+    r"^https?://[A-Za-z0-9.-]+(:\d{1,5})?$|^https?://\[[0-9A-Fa-f:.]+\](:\d{1,5})?$"
+)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class CorsConfig(_Strict):
+    """Browsers on these exact origins may call ``/graphql``; an empty list (the default)
+    adds no CORS headers at all, so every cross-origin browser call is refused."""
+
+    allow_origins: list[str] = []
+    """Exact origins, ``scheme://host[:port]`` with no path; ``*`` is refused."""
+    allow_credentials: bool = False
+    """Let the browser send cookies / HTTP auth; API keys in ``Authorization`` need not."""
+    max_age_seconds: Annotated[int, Field(ge=0, le=86400)] = 600
+    """How long a browser may cache a preflight answer."""
+
+    @field_validator("allow_origins")
+    @classmethod
+    def _exact_origins(cls, origins: list[str]) -> list[str]:
+        for origin in origins:
+            if not _ORIGIN.fullmatch(origin):
+                raise ValueError(
+                    f"{origin!r} is not an exact origin (scheme://host[:port], no path, no *)"
+                )
+        return origins
+
+
+class TrustedDocumentsConfig(_Strict):
+    """A manifest of the operations clients may run by hash (see :mod:`app.trusted_documents`)."""
+
+    manifest: Annotated[str, Field(min_length=1)]
+    """A JSON file ``{"sha256:<hex>": "<document>", ...}`` (bare ``<hex>`` keys work too)."""
