@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 import typer
 
-from app.config import CONFIG_ENV, ConfigError, load_settings
+from app.config import CONFIG_ENV, ConfigError, Settings, load_settings
 
 
 class LogFormat(enum.StrEnum):
@@ -19,6 +19,25 @@ class LogFormat(enum.StrEnum):
 
 
 cli = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
+
+
+def _config_path(option: Path | None) -> Path | None:
+    """``--config``, else ``$SCIM_GATEWAY_CONFIG``, else none (the demo)."""
+    return option or (Path(os.environ[CONFIG_ENV]) if os.environ.get(CONFIG_ENV) else None)
+
+
+def _load_checked(path: Path | None) -> Settings | None:
+    """The settings with every secret present, or exit 2 with the config error on one line."""
+    from app.gateway import check_secrets
+
+    try:
+        settings = load_settings(path) if path else None
+        if settings is not None:
+            check_secrets(settings, os.environ)
+    except ConfigError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    return settings
 
 
 @cli.command()
@@ -39,15 +58,12 @@ def serve(
     """Serve the gateway; GraphiQL at /graphql."""
     import uvicorn
 
-    from app.gateway import check_secrets
     from app.main import create_app
     from app.observability.logging import logging_config
 
-    path = config or (Path(os.environ[CONFIG_ENV]) if os.environ.get(CONFIG_ENV) else None)
+    path = _config_path(config)
+    settings = _load_checked(path)
     try:
-        settings = load_settings(path) if path else None
-        if settings is not None:
-            check_secrets(settings, os.environ)
         # Builds the app, which also reads the trusted-documents manifest: fail here, once,
         # rather than in every worker (the demo has nothing to check).
         app = create_app(settings) if workers == 1 or settings is not None else None
@@ -89,16 +105,13 @@ def check(
 
     from app.check import check_gateway, render
     from app.demo import demo_gateway
-    from app.gateway import check_secrets, open_gateway
+    from app.gateway import open_gateway
     from app.trusted_documents import Manifest
 
-    path = config or (Path(os.environ[CONFIG_ENV]) if os.environ.get(CONFIG_ENV) else None)
+    settings = _load_checked(_config_path(config))
     try:
-        settings = load_settings(path) if path else None
-        if settings is not None:
-            check_secrets(settings, os.environ)
-            if settings.trusted_documents is not None:
-                Manifest.load(settings.trusted_documents.manifest)
+        if settings is not None and settings.trusted_documents is not None:
+            Manifest.load(settings.trusted_documents.manifest)
     except ConfigError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from exc

@@ -132,29 +132,22 @@ class CondecoAdapter(ScimAdapter):
         """Send with the current token; on a 401, renew it once and retry once (a 401 means
         the request was not served, so even a POST is safe to resend)."""
         token = await self._token()
-        try:
-            return await self._send_as(
-                _bearer(token),
-                method,
-                url,
-                params=params,
-                json=json,
-                if_match=if_match,
-                idempotent=idempotent,
-            )
-        except UpstreamError as exc:
-            if exc.status != 401:
-                raise
-        token = await self._token(refused=token)
-        return await self._send_as(
-            _bearer(token),
-            method,
-            url,
-            params=params,
-            json=json,
-            if_match=if_match,
-            idempotent=idempotent,
-        )
+        for attempt in (1, 2):
+            try:
+                return await self._send_as(
+                    _bearer(token),
+                    method,
+                    url,
+                    params=params,
+                    json=json,
+                    if_match=if_match,
+                    idempotent=idempotent,
+                )
+            except UpstreamError as exc:
+                if exc.status != 401 or attempt == 2:
+                    raise
+            token = await self._token(refused=token)
+        raise AssertionError("unreachable")  # the loop returns or raises
 
     # -- Condeco's answers -----------------------------------------------------------------
 
