@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 import time
 
@@ -11,26 +12,43 @@ import httpx
 
 from bench import proc
 from bench.report import mb, table
-from bench.scenarios import FULL, GROUPS, MEMBERS, QUICK, USERS, Bench, Mode
+from bench.scenarios import FULL, MEMBERS, QUICK, Bench, Mode
 from bench.servers import fleet
 
 ALL = ("1", "2", "3", "4", "5")
+STARTED = time.perf_counter()
+
+
+def progress(what: str) -> None:
+    print(f"[{time.perf_counter() - STARTED:5.1f} s] {what}", file=sys.stderr, flush=True)
 
 
 async def _run(mode: Mode, only: set[str]) -> Bench:
-    from bench.scenarios import large_answers, latency, throughput, upstream_calls
+    bench = Bench(mode)
+    if only & {"1", "2", "3", "5"}:
+        progress("starting 3 emulators, the gateway and the floor app")
+        with fleet(mode.groups, MEMBERS, mode.users) as starting:
+            from bench.scenarios import latency, throughput, upstream_calls
 
-    with fleet(GROUPS, MEMBERS, USERS) as servers:
-        async with httpx.AsyncClient(timeout=120) as http:
-            bench = Bench(mode, servers, http, start_rss=servers.gateway.rss())
-            if "1" in only:
-                await upstream_calls.run(bench)
-            if "2" in only:
-                await latency.run(bench)
-            if only & {"3", "5"}:
-                await throughput.run(bench, throughput="3" in only, memory="5" in only)
+            servers = starting.ready()
+            progress(f"gateway pid {servers.gateway.pid}, floor pid {servers.floor.pid}")
+            async with httpx.AsyncClient(timeout=120) as http:
+                bench.servers, bench.client = servers, http
+                bench.start_rss = servers.gateway.rss()
+                if "1" in only:
+                    progress("1: upstream requests per query")
+                    await upstream_calls.run(bench)
+                if "2" in only:
+                    progress("2: latency added, 20 ms per upstream request")
+                    await latency.run(bench)
+                if only & {"3", "5"}:
+                    progress("3, 5: node(id:) throughput and memory")
+                    await throughput.run(bench, throughput="3" in only, memory="5" in only)
     if "4" in only:
         # In-process, once the servers are gone, so nothing else competes for the CPU.
+        progress("4: a large answer, in process")
+        from bench.scenarios import large_answers
+
         await large_answers.run(bench)
     bench.rows.sort(key=lambda row: row.scenario)
     bench.notes.sort()
@@ -46,14 +64,14 @@ def main() -> None:
     args = parser.parse_args()
     mode = FULL if args.full else QUICK
     only = set(args.only.split(",")) & set(ALL)
-    started = time.perf_counter()
-    print(f"scim-gateway benchmarks ({mode.name} mode) on {proc.machine()}", file=sys.stderr)
+    load_before = os.getloadavg()[0]
+    progress(f"scim-gateway benchmarks, {mode.name} mode")
     bench = asyncio.run(_run(mode, only))
-    elapsed = time.perf_counter() - started
     title = (
-        f"scim-gateway benchmarks, {mode.name} mode, {elapsed:.0f} s\n"
+        f"scim-gateway benchmarks, {mode.name} mode ({time.perf_counter() - STARTED:.0f} s)\n"
         f"machine: {proc.machine()}\n"
-        f"gateway RSS at start: {mb(bench.start_rss)}"
+        f"load average (1 min) before / after: {load_before:.2f} / {os.getloadavg()[0]:.2f}"
+        + (f"; gateway RSS at start: {mb(bench.start_rss)}" if bench.start_rss else "")
     )
     print(table(bench.rows, title, bench.notes))
 

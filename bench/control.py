@@ -9,6 +9,7 @@ processing from the latency it was told to add.
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -87,6 +88,7 @@ class Instrumented:
         body: Any = {"ok": True}
         if action == "stats":
             body = {
+                "pid": os.getpid(),
                 "counts": dict(self.emulator.log.counts),
                 "timings": [[t.key, t.arrived, t.started, t.ended] for t in self.timings],
             }

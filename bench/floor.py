@@ -18,8 +18,6 @@ import httpx
 import orjson
 from fastapi import FastAPI, Request, Response
 
-from app.emulators import DESCOPE_ACCESS_KEY, DESCOPE_PROJECT_ID
-
 NODE_QUERY = (
     "query Node($id: ID!) { node(id: $id) { id ... on Group "
     "{ displayName externalId memberCount } } }"
@@ -27,11 +25,9 @@ NODE_QUERY = (
 """The document scenario 3 sends to both the gateway and the floor."""
 
 
-def create_floor_app(descope_url: str) -> FastAPI:
-    auth = {
-        "Accept": "application/scim+json, application/json",
-        "Authorization": f"Bearer {DESCOPE_PROJECT_ID}:{DESCOPE_ACCESS_KEY}",
-    }
+def create_floor_app(descope_url: str, authorization: str) -> FastAPI:
+    """``authorization`` is the Descope SCIM header, ``Bearer <ProjectId>:<AccessKey>``."""
+    auth = {"Accept": "application/scim+json, application/json", "Authorization": authorization}
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

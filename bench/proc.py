@@ -24,13 +24,14 @@ def rss_bytes(pid: int) -> int:
     raise RuntimeError(f"no VmRSS for pid {pid}")
 
 
-def pin(pid: int, cpus: set[int]) -> bool:
-    """Restrict a process to ``cpus``; False where the platform or the machine cannot."""
-    available = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else set()
-    if not cpus <= available:
-        return False
+def cpus() -> set[int]:
+    """The CPUs this process may run on (empty where the platform cannot tell)."""
+    return set(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else set()
+
+
+def pin(pid: int, cpus: set[int]) -> None:
+    """Restrict a process to ``cpus``."""
     os.sched_setaffinity(pid, cpus)
-    return True
 
 
 def machine() -> str:

@@ -1,84 +1,92 @@
-"""Child-process entry point: ``python -m bench.serve {emulator,gateway,floor} ...``.
+"""Child-process entry point: ``python -m bench.serve --fd N[,N...] WHAT ...``.
 
-Binds 127.0.0.1 on an ephemeral port, prints ``{"port": N}`` on one line of stdout for the
-parent (:mod:`bench.servers`), then serves with uvicorn until terminated. Access logs are off
-for every server alike.
+The parent (:mod:`bench.servers`) binds each listening socket on a 127.0.0.1 ephemeral port
+and hands it down with ``--fd``. ``emulators`` takes three sockets: it imports and seeds the
+demo once, then forks one process per emulator (each its own pid, event loop and GIL) and
+stops them when it is told to stop. Access logs are off for every server alike.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import signal
 import socket
 import sys
 from typing import Any
 
 import uvicorn
 
+GATEWAY_ENV = "BENCH_GATEWAY"
+"""JSON ``{"settings": ..., "env": ...}`` of the gateway child (the parent builds both)."""
+KINDS = ("descope", "condeco", "scim")
 
-def _serve(app: Any, *, lifespan: str) -> None:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(2048)
+
+def _serve(fd: int, app: Any, *, lifespan: str) -> None:
     config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan=lifespan)
-    server = uvicorn.Server(config)
-    sys.stdout.write(json.dumps({"port": sock.getsockname()[1]}) + "\n")
-    sys.stdout.flush()
-    server.run(sockets=[sock])
+    uvicorn.Server(config).run(sockets=[socket.socket(fileno=fd)])
 
 
-def emulator_app(kind: str, groups: int, members: int, users: int) -> Any:
+def serve_emulators(fds: list[int], groups: int, members: int, users: int) -> None:
     from app.emulators import build_demo
     from bench.control import Instrumented
 
-    demo = build_demo(
-        groups_per_tenant=groups, members_per_group=members, users_per_tenant=users, seed=7
-    )
-    return Instrumented({"descope": demo.descope, "condeco": demo.condeco, "scim": demo.scim}[kind])
+    demo = build_demo(groups_per_tenant=groups, members_per_group=members, users_per_tenant=users)
+    emulators = {"descope": demo.descope, "condeco": demo.condeco, "scim": demo.scim}
+    children = []
+    for kind, fd in zip(KINDS, fds, strict=True):
+        pid = os.fork()
+        if pid == 0:
+            for other in fds:
+                if other != fd:
+                    os.close(other)
+            _serve(fd, Instrumented(emulators[kind]), lifespan="off")
+            os._exit(0)
+        children.append(pid)
+
+    def stop(signum: int, frame: object) -> None:
+        for child in children:
+            os.kill(child, signal.SIGTERM)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    for child in children:
+        os.waitpid(child, 0)
 
 
-def gateway_app(urls: dict[str, str]) -> Any:
-    """The real gateway, its demo tenants pointed at the emulators' loopback URLs."""
-    from app.config import CondecoTenant, DescopeTenant, Settings
-    from app.demo import demo_settings
+def gateway_app() -> Any:
+    """The real gateway (``create_app``), with the settings the parent pointed at loopback."""
+    from app.config import Settings
     from app.main import create_app
 
-    settings, env = demo_settings()
-    tenants = []
-    for tenant in settings.tenants:
-        if isinstance(tenant, DescopeTenant):
-            tenant = tenant.model_copy(update={"base_url": urls["descope"]})
-        elif isinstance(tenant, CondecoTenant):
-            url = urls["condeco"]
-            tenant = tenant.model_copy(update={"base_url": url, "token_url": f"{url}/api/V1/token"})
-        else:
-            tenant = tenant.model_copy(update={"base_url": f"{urls['scim']}/v2"})
-        tenants.append(tenant)
-    return create_app(Settings(tenants=tenants), env=env)
+    given = json.loads(os.environ[GATEWAY_ENV])
+    return create_app(Settings(**given["settings"]), env=given["env"])
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.serve")
+    parser.add_argument("--fd", required=True, help="listening socket(s), comma-separated")
     sub = parser.add_subparsers(dest="what", required=True)
-    emulator = sub.add_parser("emulator")
-    emulator.add_argument("kind", choices=["descope", "condeco", "scim"])
-    emulator.add_argument("--groups", type=int, required=True)
-    emulator.add_argument("--members", type=int, required=True)
-    emulator.add_argument("--users", type=int, required=True)
-    gateway = sub.add_parser("gateway")
-    gateway.add_argument("urls", help='JSON {"descope": url, "condeco": url, "scim": url}')
+    emulators = sub.add_parser("emulators", help="descope, condeco and scim, one socket each")
+    emulators.add_argument("--groups", type=int, required=True)
+    emulators.add_argument("--members", type=int, required=True)
+    emulators.add_argument("--users", type=int, required=True)
+    sub.add_parser("gateway")
     floor = sub.add_parser("floor")
     floor.add_argument("descope_url")
+    floor.add_argument("authorization", help="the Descope SCIM Authorization header")
     args = parser.parse_args()
-    if args.what == "emulator":
-        _serve(emulator_app(args.kind, args.groups, args.members, args.users), lifespan="off")
+    fds = [int(fd) for fd in args.fd.split(",")]
+    if args.what == "emulators":
+        serve_emulators(fds, args.groups, args.members, args.users)
     elif args.what == "gateway":
-        _serve(gateway_app(json.loads(args.urls)), lifespan="on")
+        _serve(fds[0], gateway_app(), lifespan="on")
     else:
         from bench.floor import create_floor_app
 
-        _serve(create_floor_app(args.descope_url), lifespan="on")
+        _serve(fds[0], create_floor_app(args.descope_url, args.authorization), lifespan="on")
+    sys.exit(0)
 
 
 if __name__ == "__main__":

@@ -1,15 +1,18 @@
-"""Parent side: start the emulators, the gateway and the floor app as uvicorn subprocesses.
+"""Parent side: start the emulators, the gateway and the floor app as uvicorn processes.
 
-Each server is its own process (``python -m bench.serve``) on a 127.0.0.1 ephemeral port, so
-the gateway's CPU time and RSS are its own, and no server shares a GIL with the load driver.
-Emulators answer control calls under ``/__bench/`` (:mod:`bench.control`).
+Every server is its own process on a 127.0.0.1 ephemeral port, so the gateway's CPU time and
+RSS are its own and no server shares a GIL with the load driver or another server. The parent
+binds every socket first and hands each child its own (``--fd``), so all URLs are known up
+front and everything starts at once. The three emulators come from one host process that
+imports and seeds once, then forks one child per emulator (:mod:`bench.serve`). Emulators
+answer control calls under ``/__bench/`` (:mod:`bench.control`).
 """
 
 from __future__ import annotations
 
 import json
 import os
-import select
+import socket
 import subprocess
 import sys
 import tempfile
@@ -18,27 +21,29 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 
 from bench import proc
+from bench.serve import GATEWAY_ENV, KINDS
+
+if TYPE_CHECKING:  # imported late: the emulator host starts before the parent reads app/
+    from app.config import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
-START_TIMEOUT = 60.0
-KINDS = ("descope", "condeco", "scim")
+START_TIMEOUT = 120.0
 TENANT_OF = {"descope": "acme", "condeco": "globex", "scim": "initech"}
 
 
 @dataclass
 class Server:
     name: str
-    process: subprocess.Popen[bytes]
     url: str
-    stderr: Path
-
-    @property
-    def pid(self) -> int:
-        return self.process.pid
+    pid: int
+    process: subprocess.Popen[bytes]
+    """The process to watch: the server itself, or the host that forked it."""
+    log: Path
 
     def cpu_seconds(self) -> float:
         return proc.cpu_seconds(self.pid)
@@ -97,80 +102,135 @@ class Fleet:
         return [*self.emulators.values(), self.gateway, self.floor]
 
 
-def _spawn(stack: ExitStack, logs: Path, name: str, *args: str) -> Server:
-    """Start ``python -m bench.serve ARGS``; the server is stopped when ``stack`` closes."""
-    stderr_path = logs / f"{name}.log"
-    stderr = stack.enter_context(stderr_path.open("wb"))
-    process = subprocess.Popen(
-        [sys.executable, "-m", "bench.serve", *args],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=stderr,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
+def _listen() -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(2048)
+    return sock
+
+
+def _spawn(
+    stack: ExitStack,
+    log: Path,
+    args: list[str],
+    sockets: int = 1,
+    env: dict[str, str] | None = None,
+) -> tuple[subprocess.Popen[bytes], list[str]]:
+    """Start ``python -m bench.serve --fd ... ARGS`` on fresh sockets; returns the process
+    and the sockets' URLs. The process is stopped when ``stack`` closes."""
+    socks = [_listen() for _ in range(sockets)]
+    urls = [f"http://127.0.0.1:{s.getsockname()[1]}" for s in socks]
+    fds = [s.fileno() for s in socks]
+    with ExitStack() as closing, log.open("wb") as out:
+        for sock in socks:  # the child has them now
+            closing.enter_context(sock)
+        process = subprocess.Popen(
+            [sys.executable, "-m", "bench.serve", "--fd", ",".join(map(str, fds)), *args],
+            cwd=ROOT,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=out,
+            env={**os.environ, **(env or {})},
+            pass_fds=fds,
+        )
     stack.callback(_stop, process)
-    return Server(name, process, "", stderr_path)
+    return process, urls
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:
     if process.poll() is None:
         process.terminate()
         try:
-            process.wait(timeout=10)
+            process.wait(timeout=15)
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
-    if process.stdout is not None:
-        process.stdout.close()
 
 
-def _listening(server: Server, deadline: float) -> None:
-    """Read the port the child printed, and set ``server.url``."""
-    out = server.process.stdout
-    assert out is not None
-    while time.monotonic() < deadline and server.process.poll() is None:
-        ready, _, _ = select.select([out], [], [], 0.2)
-        line = out.readline() if ready else b""
-        if line:
-            server.url = f"http://127.0.0.1:{json.loads(line)['port']}"
-            return
-    tail = server.stderr.read_text(errors="replace")[-3000:]
-    raise RuntimeError(f"{server.name} did not start (exit {server.process.poll()}):\n{tail}")
-
-
-def _wait_ready(server: Server, path: str, deadline: float) -> None:
-    with httpx.Client(timeout=5) as http:
+def _wait_ready(name: str, url: str, process: subprocess.Popen[bytes], log: Path) -> bytes:
+    """The body of ``GET url`` once the server answers (connections queue meanwhile)."""
+    deadline = time.monotonic() + START_TIMEOUT
+    with httpx.Client(timeout=httpx.Timeout(5.0, read=START_TIMEOUT)) as http:
         while True:
             try:
-                http.get(f"{server.url}{path}")
-                return
+                return http.get(url).content
             except httpx.TransportError:
-                if time.monotonic() > deadline or server.process.poll() is not None:
-                    tail = server.stderr.read_text(errors="replace")[-3000:]
-                    raise RuntimeError(f"{server.name} is not answering:\n{tail}") from None
+                if time.monotonic() > deadline or process.poll() is not None:
+                    tail = log.read_text(errors="replace")[-3000:]
+                    raise RuntimeError(f"{name} is not answering:\n{tail}") from None
                 time.sleep(0.05)
 
 
+def gateway_settings(urls: dict[str, str]) -> tuple[Settings, dict[str, str]]:
+    """The demo's three tenants (``demo_settings``), pointed at the emulators on loopback."""
+    from app.config import CondecoTenant, DescopeTenant
+    from app.demo import demo_settings
+
+    settings, env = demo_settings()
+    tenants = []
+    for tenant in settings.tenants:
+        if isinstance(tenant, DescopeTenant):
+            tenant = tenant.model_copy(update={"base_url": urls["descope"]})
+        elif isinstance(tenant, CondecoTenant):
+            url = urls["condeco"]
+            tenant = tenant.model_copy(update={"base_url": url, "token_url": f"{url}/api/V1/token"})
+        else:
+            tenant = tenant.model_copy(update={"base_url": f"{urls['scim']}/v2"})
+        tenants.append(tenant)
+    return settings.model_copy(update={"tenants": tenants}), env
+
+
+@dataclass
+class _Starting:
+    name: str
+    url: str
+    process: subprocess.Popen[bytes]
+    log: Path
+    path: str
+    """What to GET to know it is up."""
+
+
+class Starting:
+    """Processes spawned but maybe not answering yet: :meth:`ready` waits for them."""
+
+    def __init__(self, emulators: list[_Starting], gateway: _Starting, floor: _Starting) -> None:
+        self._emulators = emulators
+        self._gateway = gateway
+        self._floor = floor
+
+    def ready(self) -> Fleet:
+        emulators = {}
+        for e in self._emulators:
+            stats = json.loads(_wait_ready(e.name, e.url + e.path, e.process, e.log))
+            emulators[e.name] = Emulator(e.name, e.url, stats["pid"], e.process, e.log)
+        servers = []
+        for s in (self._gateway, self._floor):
+            _wait_ready(s.name, s.url + s.path, s.process, s.log)
+            servers.append(Server(s.name, s.url, s.process.pid, s.process, s.log))
+        return Fleet(emulators, *servers)
+
+
 @contextmanager
-def fleet(groups: int, members: int, users: int) -> Iterator[Fleet]:
-    """Three emulators (``groups`` x ``members`` per tenant), the gateway and the floor app."""
+def fleet(groups: int, members: int, users: int) -> Iterator[Starting]:
+    """Start three emulators (``groups`` x ``members`` per tenant), the gateway and the floor
+    app; stop them all on the way out. Call ``ready()`` on what it yields before use."""
     with ExitStack() as stack:
         logs = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="scim-bench-")))
-        deadline = time.monotonic() + START_TIMEOUT
         sizes = ["--groups", str(groups), "--members", str(members), "--users", str(users)]
-        emulators: dict[str, Emulator] = {}
-        for kind in KINDS:
-            started = _spawn(stack, logs, kind, "emulator", kind, *sizes)
-            emulators[kind] = Emulator(started.name, started.process, "", started.stderr)
-        for emulator in emulators.values():
-            _listening(emulator, deadline)
-        urls = json.dumps({kind: e.url for kind, e in emulators.items()})
-        gateway = _spawn(stack, logs, "gateway", "gateway", urls)
-        floor = _spawn(stack, logs, "floor", "floor", emulators["descope"].url)
-        for server in (gateway, floor):
-            _listening(server, deadline)
-        for emulator in emulators.values():
-            _wait_ready(emulator, "/__bench/stats", deadline)
-        _wait_ready(gateway, "/healthz", deadline)
-        _wait_ready(floor, "/", deadline)
-        yield Fleet(emulators, gateway, floor)
+        host_log = logs / "emulators.log"
+        host, emulator_urls = _spawn(stack, host_log, ["emulators", *sizes], len(KINDS))
+        urls = dict(zip(KINDS, emulator_urls, strict=True))
+        settings, env = gateway_settings(urls)  # reads app/ while the emulators start
+        given = json.dumps({"settings": settings.model_dump(mode="json"), "env": env})
+        gw_log, fl_log = logs / "gateway.log", logs / "floor.log"
+        gateway, (gateway_url,) = _spawn(stack, gw_log, ["gateway"], env={GATEWAY_ENV: given})
+        from app.emulators import DESCOPE_ACCESS_KEY, DESCOPE_PROJECT_ID
+
+        auth = f"Bearer {DESCOPE_PROJECT_ID}:{DESCOPE_ACCESS_KEY}"
+        floor, (floor_url,) = _spawn(stack, fl_log, ["floor", urls["descope"], auth])
+        yield Starting(
+            [_Starting(k, u, host, host_log, "/__bench/stats") for k, u in urls.items()],
+            _Starting("gateway", gateway_url, gateway, gw_log, "/healthz"),
+            _Starting("floor", floor_url, floor, fl_log, "/"),
+        )

@@ -1,0 +1,166 @@
+"""Scenario 2: latency the gateway adds when every upstream request takes 20 ms more.
+
+Each emulator sleeps ``LATENCY`` before serving each request. The scenario-1 query (one page
+of N groups, members, members' groups) is timed end to end for all three tenants, for the two
+fast ones, and for each tenant alone; rounds interleave the cases so noise hits them alike.
+
+The floor of one answer is worked out from what the emulators saw during that very request:
+its upstream requests split into waves (a request that arrived after another of its tenant
+had been answered depends on it), and a tenant cannot answer sooner than the sum over its
+waves of ``LATENCY`` plus the emulator's own service time for that wave's requests (an
+emulator is one process that serves them one after another). Tenants are read concurrently,
+so the floor of a query is its slowest tenant's. scim2-server is slow (its filter evaluation
+and pydantic serialization of a 200 x 20 directory take seconds), so its service time is
+measured and reported rather than hidden.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from bench.load import percentile
+from bench.report import Row, ms, times
+from bench.scenarios import Bench
+from bench.servers import KINDS, TENANT_OF, Timing
+
+LATENCY = 0.020
+PAGE = "groups(first: %d) { nodes { displayName members { display groups { displayName } } } }"
+
+
+@dataclass(frozen=True, slots=True)
+class Case:
+    name: str
+    query: str
+    kinds: tuple[str, ...]
+
+
+@dataclass
+class Samples:
+    times: list[float] = field(default_factory=list)
+    floors: list[float] = field(default_factory=list)
+    levels: dict[str, int] = field(default_factory=dict)
+    service: dict[str, list[float]] = field(default_factory=dict)
+
+
+def cases(n: int) -> list[Case]:
+    page = PAGE % n
+
+    def alone(kind: str) -> Case:
+        tenant = TENANT_OF[kind]
+        return Case(f"{tenant} alone", f'{{ tenant(id: "{tenant}") {{ {page} }} }}', (kind,))
+
+    both = f'{{ a: tenant(id: "acme") {{ {page} }} g: tenant(id: "globex") {{ {page} }} }}'
+    return [
+        Case("3 tenants", f"{{ tenants {{ id {page} }} }}", KINDS),
+        Case("acme + globex", both, ("descope", "condeco")),
+        *(alone(kind) for kind in KINDS),
+    ]
+
+
+def waves(timings: Sequence[Timing]) -> list[list[Timing]]:
+    """Requests grouped into waves of concurrent calls, in the order they were sent."""
+    out: list[list[Timing]] = []
+    for timing in sorted(timings, key=lambda t: t.arrived):
+        if out and all(timing.arrived < t.ended for t in out[-1]):
+            out[-1].append(timing)
+        else:
+            out.append([timing])
+    return out
+
+
+def tenant_floor(timings: Sequence[Timing]) -> tuple[float, int, float]:
+    """``(floor, levels, service)`` of one tenant's share of one answer."""
+    grouped = waves(timings)
+    service = sum(t.service for t in timings)
+    return len(grouped) * LATENCY + service, len(grouped), service
+
+
+async def _sample(bench: Bench, case: Case, into: Samples) -> None:
+    emulators = bench.fleet.emulators
+    for kind in KINDS:
+        await emulators[kind].reset(bench.http)
+    began = time.perf_counter()
+    response = await bench.http.post(
+        f"{bench.fleet.gateway.url}/graphql", json={"query": case.query}
+    )
+    into.times.append(time.perf_counter() - began)
+    body = response.json()
+    if response.status_code != 200 or body.get("errors"):
+        raise RuntimeError(f"scenario 2 {case.name} failed: {body.get('errors')}")
+    floors = []
+    for kind in case.kinds:
+        stats = await emulators[kind].stats(bench.http)
+        floor, levels, service = tenant_floor(stats.timings)
+        floors.append(floor)
+        into.levels[kind] = max(into.levels.get(kind, 0), levels)
+        into.service.setdefault(kind, []).append(service)
+    into.floors.append(max(floors))
+
+
+def _detail(case: Case, samples: Samples) -> str:
+    parts = []
+    for kind in case.kinds:
+        service = percentile(samples.service[kind], 50)
+        parts.append(f"{TENANT_OF[kind]} {samples.levels[kind]} lv+{ms(service)}")
+    return ", ".join(parts)
+
+
+async def run(bench: Bench) -> None:
+    n = bench.mode.latency_n
+    emulators = bench.fleet.emulators
+    for emulator in emulators.values():
+        await emulator.set_latency(bench.http, LATENCY)
+    try:
+        all_cases = cases(n)
+        await _sample(bench, all_cases[0], Samples())  # unmeasured: every tenant is warm
+        results = {case.name: Samples() for case in all_cases}
+        for _ in range(bench.mode.latency_samples):
+            for case in all_cases:
+                await _sample(bench, case, results[case.name])
+    finally:
+        for emulator in emulators.values():
+            await emulator.set_latency(bench.http, 0.0)
+
+    p50 = {name: percentile(s.times, 50) for name, s in results.items()}
+    for case in all_cases:
+        samples = results[case.name]
+        floor = percentile(samples.floors, 50)
+        bench.rows.append(
+            Row(
+                "2",
+                f"latency p50 / p95, {case.name}, N={n}",
+                f"{ms(p50[case.name])} / {ms(percentile(samples.times, 95))}",
+                f"floor {ms(floor)} ({_detail(case, samples)})",
+                f"{times(p50[case.name] / floor)} floor",
+                "near the floor",
+            )
+        )
+    slowest = max(p50[f"{TENANT_OF[k]} alone"] for k in KINDS)
+    fast = max(p50["acme alone"], p50["globex alone"])
+    bench.rows.append(
+        Row(
+            "2",
+            "3 tenants vs slowest tenant alone (p50)",
+            ms(p50["3 tenants"]),
+            f"slowest alone {ms(slowest)}",
+            times(p50["3 tenants"] / slowest),
+            "1.0x (concurrent)",
+        )
+    )
+    bench.rows.append(
+        Row(
+            "2",
+            "acme + globex vs slower of the two alone (p50)",
+            ms(p50["acme + globex"]),
+            f"slower alone {ms(fast)}",
+            times(p50["acme + globex"] / fast),
+            "1.0x (concurrent)",
+        )
+    )
+    bench.notes.append(
+        f"2: every upstream request +{LATENCY * 1000:.0f} ms; {bench.mode.latency_samples} "
+        "samples per case. floor = per tenant, the waves of sequential upstream calls (lv) x "
+        f"{LATENCY * 1000:.0f} ms + the emulator's own service time (+), slowest tenant wins."
+    )

@@ -29,10 +29,9 @@ from app.adapters.descope import DESCOPE_CAPABILITIES
 from app.emulators import DESCOPE_TENANT_ID, DemoEnvironment, build_demo
 from app.models import Capabilities
 from bench.report import Row
-from bench.scenarios import GROUPS, MEMBERS, USERS, Bench
+from bench.scenarios import MEMBERS, Bench
 from bench.servers import KINDS, TENANT_OF
 
-NS = (10, 50, 100)
 QUERY = (
     "{ tenants { id groups(first: %d) { nodes { displayName "
     "members { display groups { displayName } } } } } }"
@@ -114,18 +113,25 @@ async def _counts(bench: Bench, n: int) -> dict[str, int]:
     body = response.json()
     if body.get("errors"):
         raise RuntimeError(f"scenario 1 query failed: {body['errors']}")
+    for tenant in body["data"]["tenants"]:
+        nodes = tenant["groups"]["nodes"]
+        if len(nodes) != n or any(len(g["members"]) != MEMBERS for g in nodes):
+            raise RuntimeError(f"scenario 1: {tenant['id']} did not answer {n} full groups")
     return {kind: (await emulators[kind].stats(bench.http)).total for kind in KINDS}
 
 
 async def run(bench: Bench) -> None:
+    mode = bench.mode
+    # The same seeded directory the emulators built (build_demo is deterministic).
     demo = build_demo(
-        groups_per_tenant=GROUPS, members_per_group=MEMBERS, users_per_tenant=USERS, seed=7
+        groups_per_tenant=mode.groups, members_per_group=MEMBERS, users_per_tenant=mode.users
     )
     dirs = directories(demo)
-    cold = await _counts(bench, NS[0])  # the gateway's first query since it started
-    warm: dict[int, dict[str, int]] = {n: await _counts(bench, n) for n in NS}
+    sizes = mode.page_sizes
+    cold = await _counts(bench, sizes[0])  # the gateway's first query since it started
+    warm: dict[int, dict[str, int]] = {n: await _counts(bench, n) for n in sizes}
     for kind in KINDS:
-        for n in NS:
+        for n in sizes:
             measured = warm[n][kind]
             bound = design_bound(kind, dirs[kind], n)
             bench.rows.append(
@@ -138,10 +144,10 @@ async def run(bench: Bench) -> None:
                     "= bound, flat in N",
                 )
             )
-    extra = {kind: cold[kind] - warm[NS[0]][kind] for kind in KINDS}
+    extra = {kind: cold[kind] - warm[sizes[0]][kind] for kind in KINDS}
     bench.notes.append(
         "1: warm counts (the gateway's first query after start sent "
         + ", ".join(f"{TENANT_OF[k]} +{extra[k]}" for k in KINDS)
         + ": the Condeco token and scim2-server's ServiceProviderConfig, each read once). "
-        f"Directory: 3 tenants x {GROUPS} groups x {MEMBERS} members, {USERS} users each."
+        f"Directory: 3 tenants x {mode.groups} groups x {MEMBERS} members, {mode.users} users each."
     )
