@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from graphql import GraphQLError
 from strawberry.fastapi import BaseContext
 
@@ -20,6 +22,8 @@ class Context(BaseContext):
         self._principal = principal
         self.auth_error = auth_error
         self.loaders = Loaders(gateway.tenants)
+        self.nodes: dict[tuple[str, str], tuple[Any, Any]] = {}
+        """GraphQL objects made from records in this request, by (tenant, SCIM id)."""
         self.partial_errors: list[GraphQLError] = []
         """Errors of one tenant inside an answer that still carries the others' data."""
 

@@ -114,16 +114,16 @@ class Member(Node):
 
     @strawberry.field(description="The groups this member belongs to.")
     async def groups(self, info: Info[Context, None]) -> list[Group]:
-        loaders = info.context.loaders[self.tenant_id]
+        ctx = info.context
+        loaders = ctx.loaders[self.tenant_id]
         group_ids: list[str] = await loaders.member_groups.load(self.scim_id)
-        records = await load_each(loaders.groups, group_ids)
         out = []
-        for record in records:
+        for record in await loaders.groups_by_id(group_ids):
             if isinstance(record, NotFound):  # deleted between the two reads
                 continue
             if isinstance(record, BaseException):
                 raise record
-            out.append(group_from_record(self.tenant_id, record))
+            out.append(group_node(ctx, self.tenant_id, record))
         return out
 
 
@@ -166,6 +166,17 @@ def group_from_record(tenant_id: str, record: GroupRecord) -> Group:
         tenant_id=tenant_id,
         refs=record.members,
     )
+
+
+def group_node(ctx: Context, tenant_id: str, record: GroupRecord) -> Group:
+    """``group_from_record``, made once per record and request: a page of members' groups
+    names the same few hundred groups thousands of times."""
+    key = (tenant_id, record.id)
+    held = ctx.nodes.get(key)
+    if held is None or held[0] is not record:  # a write since replaced the record
+        held = ctx.nodes[key] = (record, group_from_record(tenant_id, record))
+    node: Group = held[1]
+    return node
 
 
 def member_from_ref(tenant_id: str, ref: MemberRef, detail: MemberRecord | None) -> Member:

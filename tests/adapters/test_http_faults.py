@@ -14,7 +14,7 @@ import pytest
 import respx
 
 from app.adapters.http import Upstream
-from app.adapters.scim import ScimAdapter
+from app.adapters.scim import PAGES_AHEAD, ScimAdapter
 from app.emulators import DescopeEmulator
 from app.errors import (
     BadUserInput,
@@ -188,15 +188,14 @@ async def test_an_empty_page_ends_paging_even_when_the_total_says_more(
 ) -> None:
     router, client = mocked
     router.get("/ServiceProviderConfig").mock(return_value=httpx.Response(404))
+    answers = iter([httpx.Response(200, json=listing(group("a"), total=9))])
     route = router.get("/Groups").mock(
-        side_effect=[
-            httpx.Response(200, json=listing(group("a"), total=9)),
-            httpx.Response(200, json={"totalResults": 9}),
-        ]
+        side_effect=lambda request: next(answers, httpx.Response(200, json={"totalResults": 9}))
     )
     a, b = await ScimAdapter("acme", client).get_groups(["a", "b"])
     assert isinstance(a, GroupRecord) and isinstance(b, NotFound)
-    assert route.call_count == 2
+    # The first page, then one window of pages asked for at once; the empty ones end it.
+    assert route.call_count == 1 + PAGES_AHEAD
 
 
 async def test_without_a_search_endpoint_members_groups_fall_back_to_gets_for_good(
@@ -277,3 +276,25 @@ async def test_an_empty_401_is_a_refusal_of_the_gateways_credentials(
         "tenant": "acme",
         "upstreamStatus": 401,
     }
+
+
+async def test_pages_after_the_first_are_asked_for_together_and_read_whole(
+    mocked: tuple[respx.MockRouter, httpx.AsyncClient],
+) -> None:
+    router, client = mocked
+    router.get("/ServiceProviderConfig").mock(return_value=httpx.Response(404))
+    ids = [f"g{i}" for i in range(7)]
+
+    def serve(request: httpx.Request) -> httpx.Response:
+        # A server that serves 2 per page, whatever is asked, except a short 4th page.
+        start = int(request.url.params["startIndex"])
+        size = 1 if start == 5 else 2
+        page = [group(i) for i in ids[start - 1 : start - 1 + size]]
+        return httpx.Response(200, json=listing(*page, total=len(ids)))
+
+    route = router.get("/Groups").mock(side_effect=serve)
+    results = await ScimAdapter("acme", client).get_groups(ids)
+    assert [r.id for r in results if isinstance(r, GroupRecord)] == ids
+    starts = [int(c.request.url.params["startIndex"]) for c in route.calls]
+    # 1, then 3, 5, 7 at once; page 5 is short, so reading goes on right after it from 6.
+    assert starts[0] == 1 and sorted(starts[1:4]) == [3, 5, 7] and starts[4:] == [6]
