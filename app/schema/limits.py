@@ -14,6 +14,7 @@ net cancels the whole operation shortly after the deadline, whatever is slow.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable, Iterator, Mapping
 from functools import lru_cache, partial
 from typing import Any
@@ -168,6 +169,26 @@ VALIDATION_CACHE_SIZE = 256
 
 
 @lru_cache(maxsize=VALIDATION_CACHE_SIZE)
+def _parsed(query: str, max_tokens: int | None) -> DocumentNode:
+    return parse(query, max_tokens=max_tokens)
+
+
+class CachedParse(SchemaExtension):
+    """Parse each distinct document once (graphql-core never mutates a parsed document).
+
+    A document that does not parse is not cached: Strawberry then parses it itself and
+    reports the syntax error (or the token limit) the usual way.
+    """
+
+    def on_parse(self) -> Iterator[None]:
+        ec = self.execution_context
+        if ec.query and ec.graphql_document is None:
+            with contextlib.suppress(GraphQLError):  # left to Strawberry's own parse to report
+                ec.graphql_document = _parsed(ec.query, ec.parse_options.get("max_tokens"))
+        yield
+
+
+@lru_cache(maxsize=VALIDATION_CACHE_SIZE)
 def _document_errors(
     schema: GraphQLSchema, query: str, rules: tuple[type[ASTValidationRule], ...]
 ) -> tuple[GraphQLError, ...]:
@@ -230,6 +251,7 @@ def limit_extensions(limits: Limits) -> list[Callable[[], SchemaExtension]]:
         rules += DisableIntrospection().validation_rules
     return [
         partial(MaxTokensLimiter, max_token_count=limits.max_tokens),
+        CachedParse,
         partial(CachedValidation, tuple(rules), limits.max_cost),
     ]
 
