@@ -55,14 +55,36 @@ async def _run(mode: Mode, only: set[str]) -> Bench:
     return bench
 
 
+async def _soak(mode: Mode, seconds: float, clients: int, error_rate: float) -> str:
+    from bench.soak import render, soak
+
+    progress("soak: starting 3 emulators and the gateway")
+    with fleet(mode.groups, MEMBERS, mode.users) as starting:
+        servers = starting.ready()
+        async with httpx.AsyncClient(timeout=120) as http:
+            progress(f"soak: {clients} clients for {seconds:.0f} s")
+            result = await soak(
+                servers, http, seconds=seconds, clients=clients, error_rate=error_rate
+            )
+    return render(result, clients=clients, error_rate=error_rate)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--full", action="store_true", help="the full sizes (a few minutes)")
     parser.add_argument(
         "--only", default=",".join(ALL), help="comma-separated scenarios to run (default: all)"
     )
+    parser.add_argument("--soak", action="store_true", help="a soak run against faulty emulators")
+    parser.add_argument("--seconds", type=float, default=30.0, help="soak duration")
+    parser.add_argument("--clients", type=int, default=16, help="soak clients")
+    parser.add_argument("--error-rate", type=float, default=0.2, help="soak upstream errors")
     args = parser.parse_args()
     mode = FULL if args.full else QUICK
+    if args.soak:
+        print(f"machine: {proc.machine()}")
+        print(asyncio.run(_soak(mode, args.seconds, args.clients, args.error_rate)))
+        return
     only = set(args.only.split(",")) & set(ALL)
     load_before = os.getloadavg()[0]
     progress(f"scim-gateway benchmarks, {mode.name} mode")

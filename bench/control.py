@@ -66,7 +66,7 @@ class _ServiceTimer:
 
 class Instrumented:
     """The emulator's app, plus ``GET /__bench/stats``, ``POST /__bench/reset`` and
-    ``POST /__bench/latency?seconds=``."""
+    ``POST /__bench/latency?seconds=``, ``POST /__bench/faults?error_rate=&status=``."""
 
     def __init__(self, emulator: Emulator) -> None:
         self.emulator = emulator
@@ -97,6 +97,9 @@ class Instrumented:
             self.timings.clear()
         elif action == "latency":
             self.emulator.faults.latency = float(query.get("seconds", ["0"])[0])
+        elif action == "faults":
+            self.emulator.faults.error_rate = float(query.get("error_rate", ["0"])[0])
+            self.emulator.faults.error_status = int(query.get("status", ["503"])[0])
         else:
             body = {"error": f"unknown control {action!r}"}
         payload = orjson.dumps(body)

@@ -85,6 +85,10 @@ class Emulator(Server):
         response = await http.post(f"{self.url}/__bench/latency", params={"seconds": seconds})
         response.raise_for_status()
 
+    async def set_faults(self, http: httpx.AsyncClient, error_rate: float, status: int) -> None:
+        params = {"error_rate": error_rate, "status": status}
+        (await http.post(f"{self.url}/__bench/faults", params=params)).raise_for_status()
+
     async def stats(self, http: httpx.AsyncClient) -> EmulatorStats:
         response = await http.get(f"{self.url}/__bench/stats")
         response.raise_for_status()
