@@ -23,7 +23,7 @@ from pydantic_settings import (
 )
 
 from app.ids import TENANT_ID_PATTERN
-from app.operator_config import CorsConfig, TrustedDocumentsConfig
+from app.operator_config import CorsConfig, TracingConfig, TrustedDocumentsConfig
 
 CONFIG_ENV = "SCIM_GATEWAY_CONFIG"
 
@@ -137,6 +137,7 @@ class Settings(BaseSettings):
     # Operator sections (app/operator_config.py): closed unless configured.
     cors: CorsConfig = CorsConfig()
     trusted_documents: TrustedDocumentsConfig | None = None
+    tracing: TracingConfig = TracingConfig()
 
     @model_validator(mode="after")
     def _check_trusted_documents(self) -> Settings:

@@ -2,15 +2,16 @@
 
 * ``/graphiql/static/``: the vendored GraphiQL assets (the page itself is ``GET /graphql``).
 * ``/readyz``: ready for traffic (see :mod:`app.health`); ``/metrics``: Prometheus.
-* Middleware, outermost first: request id + metrics scope + access log, CORS (only when
-  configured), trusted documents (only when configured).
+* Middleware, outermost first: request id + metrics scope + access log, tracing (only when
+  ``[tracing]`` is enabled), CORS (only when configured), trusted documents (only when
+  configured).
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse, Response
@@ -24,6 +25,9 @@ from app.observability.metrics import CONTENT_TYPE_LATEST, Metrics, UpstreamMetr
 from app.observability.middleware import RequestContextMiddleware
 from app.operator_config import CorsConfig
 from app.trusted_documents import Manifest, TrustedDocumentsMiddleware, restricted_clients
+
+if TYPE_CHECKING:
+    from opentelemetry.trace import TracerProvider
 
 
 def _gateway(app: FastAPI) -> Any:
@@ -48,8 +52,11 @@ def _track_serving(app: FastAPI) -> None:
     app.router.lifespan_context = lifespan
 
 
-def install_operator(app: FastAPI, settings: Settings | None) -> Metrics:
-    """Add the operator routes and middleware to ``app``; return its metrics."""
+def install_operator(
+    app: FastAPI, settings: Settings | None, *, tracer_provider: TracerProvider | None = None
+) -> Metrics:
+    """Add the operator routes and middleware to ``app``; return its metrics. With a
+    ``tracer_provider`` (``[tracing]`` enabled), upstream requests are traced into it."""
     app.mount(STATIC_URL, StaticFiles(directory=STATIC_DIR), name="graphiql-static")
     _track_serving(app)
 
@@ -79,6 +86,11 @@ def install_operator(app: FastAPI, settings: Settings | None) -> Metrics:
             TrustedDocumentsMiddleware, manifest=manifest, restricted_clients=restricted
         )
     install_cors(app, settings.cors if settings is not None else CorsConfig())
+    if tracer_provider is not None:
+        from app.observability.tracing import INSTRUMENTATION, TracingMiddleware, UpstreamTracing
+
+        upstream = UpstreamTracing(tracer_provider.get_tracer(INSTRUMENTATION), backend_of)
+        app.add_middleware(TracingMiddleware, upstream=upstream)
     app.add_middleware(
         RequestContextMiddleware, metrics=metrics, observer=UpstreamMetrics(metrics, backend_of)
     )

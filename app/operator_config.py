@@ -1,4 +1,4 @@
-"""The operator sections of the config file: ``[cors]`` and ``[trusted_documents]``.
+"""The operator sections of the config file: ``[cors]``, ``[trusted_documents]``, ``[tracing]``.
 
 Kept apart from :mod:`app.config` (which embeds them in :class:`app.config.Settings`) so the
 tenant and client schema stays readable. Everything is closed by default: no ``[cors]`` means
@@ -8,7 +8,7 @@ no cross-origin browser access at all, no ``[trusted_documents]`` means no manif
 from __future__ import annotations
 
 import re
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -48,3 +48,18 @@ class TrustedDocumentsConfig(_Strict):
 
     manifest: Annotated[str, Field(min_length=1)]
     """A JSON file ``{"sha256:<hex>": "<document>", ...}`` (bare ``<hex>`` keys work too)."""
+
+
+class TracingConfig(_Strict):
+    """The ``[tracing]`` table: OpenTelemetry spans for each GraphQL operation and each
+    upstream request (see :mod:`app.observability.tracing`). Off by default, and then the
+    schema carries no tracing extension at all."""
+
+    enabled: bool = False
+    exporter: Literal["console", "otlp"] = "console"
+    """``console`` prints spans on stdout; ``otlp`` sends them over OTLP/HTTP to
+    ``OTEL_EXPORTER_OTLP_ENDPOINT`` (default ``http://localhost:4318``)."""
+    service_name: Annotated[str, Field(min_length=1, max_length=200)] = "scim-gateway"
+    """The ``service.name`` resource attribute."""
+    sample_ratio: Annotated[float, Field(ge=0, le=1)] = 1.0
+    """Share of new traces recorded; a caller's sampled ``traceparent`` is always followed."""

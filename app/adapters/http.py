@@ -38,7 +38,7 @@ JSON_TYPES = ("application/json", "application/scim+json")
 SCIM_JSON = "application/scim+json"
 
 
-# -- observation hook (app/observability sets it per request; adapters never import it) ----
+# -- observation hooks (app/observability sets them per request; adapters never import it) --
 
 
 class UpstreamObserver(Protocol):
@@ -52,6 +52,25 @@ class UpstreamObserver(Protocol):
 
 UPSTREAM_OBSERVER: ContextVar[UpstreamObserver | None] = ContextVar(
     "scim_gateway_upstream_observer", default=None
+)
+
+
+class UpstreamSpan(Protocol):
+    """One upstream attempt being traced."""
+
+    def end(self, status: str) -> None:
+        """``status`` is the HTTP status code, or ``timeout`` / ``unreachable`` / ``cancelled``."""
+
+
+class UpstreamTracer(Protocol):
+    """Opens a span for every upstream attempt (only set when ``[tracing]`` is enabled)."""
+
+    def start(self, tenant: str, request: httpx.Request) -> UpstreamSpan:
+        """Open the attempt's span; may add headers (``traceparent``) to ``request``."""
+
+
+UPSTREAM_TRACER: ContextVar[UpstreamTracer | None] = ContextVar(
+    "scim_gateway_upstream_tracer", default=None
 )
 
 
@@ -178,13 +197,15 @@ class Upstream:
             except GatewayError as exc:
                 raise self._fail(exc) from None
         observer = UPSTREAM_OBSERVER.get()
+        tracer = UPSTREAM_TRACER.get()
         started = time.perf_counter()
+        span = tracer.start(self.tenant_id, request) if tracer is not None else None
         try:
             async with _slot(self.resilience.concurrency):
                 response = await self.client.send(request)
                 await response.aread()
         except httpx.TimeoutException as exc:
-            self._observe(observer, where, "timeout", started)
+            self._observe(observer, span, where, "timeout", started)
             if breaker is not None:
                 breaker.failed()
             error: GatewayError = UpstreamTimeout(f"upstream timed out on {where}")
@@ -192,7 +213,7 @@ class Upstream:
             return None, self._fail(error), safe or isinstance(exc, NOT_SENT)
         except (httpx.TransportError, httpx.DecodingError) as exc:
             # ConnectError, ReadError, RemoteProtocolError, ...: the directory is unreachable.
-            self._observe(observer, where, "unreachable", started)
+            self._observe(observer, span, where, "unreachable", started)
             if breaker is not None:
                 breaker.failed()
             kind = type(exc).__name__
@@ -200,10 +221,12 @@ class Upstream:
             error.__cause__ = exc
             return None, self._fail(error), safe or isinstance(exc, NOT_SENT)
         except BaseException:
+            if span is not None:
+                span.end("cancelled")
             if breaker is not None:
                 breaker.abandoned(probe)
             raise
-        self._observe(observer, where, str(response.status_code), started)
+        self._observe(observer, span, where, str(response.status_code), started)
         if breaker is not None:
             if response.status_code >= 500:
                 breaker.failed()
@@ -212,8 +235,15 @@ class Upstream:
         return response, None, False
 
     def _observe(
-        self, observer: UpstreamObserver | None, where: str, status: str, started: float
+        self,
+        observer: UpstreamObserver | None,
+        span: UpstreamSpan | None,
+        where: str,
+        status: str,
+        started: float,
     ) -> None:
+        if span is not None:
+            span.end(status)
         if observer is not None:
             method, _, url = where.partition(" ")
             observer.observe(self.tenant_id, method, url, status, time.perf_counter() - started)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import strawberry
-from strawberry.extensions import MaskErrors
+from strawberry.extensions import MaskErrors, SchemaExtension
 
 from app.config import Limits
 from app.observability.graphql import GraphQLMetrics
@@ -14,8 +16,14 @@ from app.schema.queries import Query
 from app.schema.types import Group, Member
 
 
-def build_schema(limits: Limits | None = None) -> strawberry.Schema:
-    """The schema; ``limits`` (the ``[limits]`` table) bounds each operation's size and time."""
+def build_schema(
+    limits: Limits | None = None, *, tracing: Callable[[], SchemaExtension] | None = None
+) -> strawberry.Schema:
+    """The schema; ``limits`` (the ``[limits]`` table) bounds each operation's size and time.
+
+    ``tracing`` (:func:`app.observability.tracing.graphql_tracing`, only when ``[tracing]`` is
+    enabled) is the first extension, so its operation span covers the others.
+    """
     limits = limits or Limits()
     return GatewaySchema(
         limits,
@@ -23,6 +31,7 @@ def build_schema(limits: Limits | None = None) -> strawberry.Schema:
         mutation=Mutation,
         types=[Group, Member],
         extensions=[
+            *((tracing,) if tracing is not None else ()),
             Authenticate,
             PartialErrors,
             GraphQLMetrics,

@@ -96,13 +96,19 @@ async def in_process(
     *,
     clients: list[ClientConfig] | None = None,
     extra_env: dict[str, str] | None = None,
+    tracer_provider: Any = None,
     **operator: Any,
 ) -> AsyncIterator[InProcess]:
     """The gateway over the demo emulators, with ``operator`` settings (cors=..., ...)."""
     base, env = demo_settings()
     settings = Settings(tenants=base.tenants, clients=clients, **operator)
     transports = {t: RecordingTransport(x) for t, x in demo_transports(small_demo()).items()}
-    app = create_app(settings, env={**env, **(extra_env or {})}, transports=transports)
+    app = create_app(
+        settings,
+        env={**env, **(extra_env or {})},
+        transports=transports,
+        tracer_provider=tracer_provider,
+    )
     async with LifespanManager(app) as manager:
         transport = httpx.ASGITransport(app=manager.app)
         async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as http:
