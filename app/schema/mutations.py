@@ -69,6 +69,15 @@ def _if_match(value: str | None) -> str | None:
     return value
 
 
+def _draft(input: CreateGroupInput | ReplaceGroupInput) -> GroupDraft:
+    """The whole group a create (POST) or replace (PUT) sends, checked."""
+    return GroupDraft(
+        _name(input.display_name),
+        _external_id(input.external_id),
+        _member_ids(input.member_scim_ids),
+    )
+
+
 def _target(ctx: Context, global_id: str) -> tuple[TenantRuntime, str]:
     gid = ids.decode_id(global_id, "Group")
     return ctx.writable_tenant(gid.tenant), gid.scim_id
@@ -92,11 +101,7 @@ class Mutation:
     async def create_group(self, info: Info[Context, None], input: CreateGroupInput) -> Group:
         ctx = info.context
         tenant = ctx.writable_tenant(input.tenant_id)
-        draft = GroupDraft(
-            _name(input.display_name),
-            _external_id(input.external_id),
-            _member_ids(input.member_scim_ids),
-        )
+        draft = _draft(input)
         created = await tenant.backend.create_group(draft)
         new_id = created if isinstance(created, str) else created.id
         return await _answer(ctx, tenant, new_id, created if not isinstance(created, str) else None)
@@ -118,11 +123,7 @@ class Mutation:
     async def replace_group(self, info: Info[Context, None], input: ReplaceGroupInput) -> Group:
         ctx = info.context
         tenant, gid = _target(ctx, input.id)
-        draft = GroupDraft(
-            _name(input.display_name),
-            _external_id(input.external_id),
-            _member_ids(input.member_scim_ids),
-        )
+        draft = _draft(input)
         written = await tenant.backend.replace_group(gid, draft, if_match=_if_match(input.if_match))
         return await _answer(ctx, tenant, gid, written)
 
