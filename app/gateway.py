@@ -46,10 +46,6 @@ class Gateway:
     authenticator: Authenticator
 
 
-def _secret(env: Mapping[str, str], name: str, owner: str, key: str) -> str:
-    return resolve_secret(name, owner=owner, key=key, env=env)
-
-
 def resilience(cfg: TenantConfig) -> Resilience:
     """The tenant's retry policy, circuit breaker and concurrency cap, from its knobs."""
     return Resilience(
@@ -65,37 +61,6 @@ def resilience(cfg: TenantConfig) -> Resilience:
     )
 
 
-def _adapter(cfg: TenantConfig, client: httpx.AsyncClient, env: Mapping[str, str]) -> GroupBackend:
-    owner = f"tenant {cfg.id!r}"
-    guard = resilience(cfg)
-    if isinstance(cfg, ScimTenant):
-        token = _secret(env, cfg.token_env, owner, "token_env") if cfg.token_env else None
-        return ScimAdapter(cfg.id, client, token=token, resilience=guard)
-    if isinstance(cfg, DescopeTenant):
-        return DescopeAdapter(
-            cfg.id,
-            client,
-            resilience=guard,
-            project_id=cfg.project_id,
-            descope_tenant_id=cfg.descope_tenant_id,
-            access_key=_secret(env, cfg.access_key_env, owner, "access_key_env"),
-            management_key=(
-                _secret(env, cfg.management_key_env, owner, "management_key_env")
-                if cfg.management_key_env
-                else None
-            ),
-        )
-    assert isinstance(cfg, CondecoTenant)
-    return CondecoAdapter(
-        cfg.id,
-        client,
-        resilience=guard,
-        token_url=cfg.token_url,
-        client_id=_secret(env, cfg.client_id_env, owner, "client_id_env"),
-        client_secret=_secret(env, cfg.client_secret_env, owner, "client_secret_env"),
-    )
-
-
 def _secret_names(cfg: TenantConfig) -> dict[str, str]:
     """Which config key names which environment variable, for every secret of a tenant."""
     if isinstance(cfg, ScimTenant):
@@ -108,11 +73,45 @@ def _secret_names(cfg: TenantConfig) -> dict[str, str]:
     return {"client_id_env": cfg.client_id_env, "client_secret_env": cfg.client_secret_env}
 
 
+def _tenant_secrets(cfg: TenantConfig, env: Mapping[str, str]) -> dict[str, str]:
+    """Every secret of a tenant, by the config key that names it; ConfigError if one is unset."""
+    owner = f"tenant {cfg.id!r}"
+    return {
+        key: resolve_secret(name, owner=owner, key=key, env=env)
+        for key, name in _secret_names(cfg).items()
+    }
+
+
+def _adapter(cfg: TenantConfig, client: httpx.AsyncClient, env: Mapping[str, str]) -> GroupBackend:
+    secrets = _tenant_secrets(cfg, env)
+    guard = resilience(cfg)
+    if isinstance(cfg, ScimTenant):
+        return ScimAdapter(cfg.id, client, token=secrets.get("token_env"), resilience=guard)
+    if isinstance(cfg, DescopeTenant):
+        return DescopeAdapter(
+            cfg.id,
+            client,
+            resilience=guard,
+            project_id=cfg.project_id,
+            descope_tenant_id=cfg.descope_tenant_id,
+            access_key=secrets["access_key_env"],
+            management_key=secrets.get("management_key_env"),
+        )
+    assert isinstance(cfg, CondecoTenant)
+    return CondecoAdapter(
+        cfg.id,
+        client,
+        resilience=guard,
+        token_url=cfg.token_url,
+        client_id=secrets["client_id_env"],
+        client_secret=secrets["client_secret_env"],
+    )
+
+
 def check_secrets(settings: Settings, env: Mapping[str, str]) -> None:
     """Fail now, with every tenant's and client's missing variable named, not at first use."""
     for cfg in settings.tenants:
-        for key, name in _secret_names(cfg).items():
-            _secret(env, name, f"tenant {cfg.id!r}", key)
+        _tenant_secrets(cfg, env)
     build_authenticator(settings, env)
 
 
@@ -121,7 +120,8 @@ def build_authenticator(settings: Settings, env: Mapping[str, str]) -> Authentic
         return Authenticator(None)
     keys = []
     for client in settings.clients:
-        key = _secret(env, client.key_env, f"client {client.name!r}", "key_env")
+        owner = f"client {client.name!r}"
+        key = resolve_secret(client.key_env, owner=owner, key="key_env", env=env)
         tenants = None if "*" in client.tenants else frozenset(client.tenants)
         keys.append(ApiKey(key.encode(), Principal(client.name, client.role, tenants)))
     return Authenticator(keys)
