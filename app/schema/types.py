@@ -7,6 +7,7 @@ small constant number of upstream requests per tenant.
 
 from __future__ import annotations
 
+import contextlib
 import enum
 from datetime import datetime
 from typing import Any
@@ -115,14 +116,9 @@ async def _prefetch_groups(ctx: Context, tenant_id: str, members: list[Member]) 
     wanted = list(dict.fromkeys(g for ids in per_member if isinstance(ids, list) for g in ids))
     records = dict(zip(wanted, await loaders.groups_by_id(wanted), strict=True))
     for member, group_ids in zip(members, per_member, strict=True):
-        if not isinstance(group_ids, list):
-            continue
-        found = [records[g] for g in group_ids]
-        if any(isinstance(r, BaseException) and not isinstance(r, NotFound) for r in found):
-            continue
-        member.prefetched = [
-            group_node(ctx, tenant_id, r) for r in found if isinstance(r, GroupRecord)
-        ]
+        if isinstance(group_ids, list):
+            with contextlib.suppress(Exception):
+                member.prefetched = group_nodes(ctx, tenant_id, [records[g] for g in group_ids])
 
 
 @strawberry.type(description="A member of groups: a user or, where a backend allows, a group.")
@@ -150,14 +146,7 @@ class Member(Node):
     async def _load_groups(self, ctx: Context) -> list[Group]:
         loaders = ctx.loaders[self.tenant_id]
         group_ids: list[str] = await loaders.member_groups.load(self.scim_id)
-        out = []
-        for record in await loaders.groups_by_id(group_ids):
-            if isinstance(record, NotFound):  # deleted between the two reads
-                continue
-            if isinstance(record, BaseException):
-                raise record
-            out.append(group_node(ctx, self.tenant_id, record))
-        return out
+        return group_nodes(ctx, self.tenant_id, await loaders.groups_by_id(group_ids))
 
 
 @strawberry.type
@@ -210,6 +199,21 @@ def group_node(ctx: Context, tenant_id: str, record: GroupRecord) -> Group:
         held = ctx.nodes[key] = (record, group_from_record(tenant_id, record))
     node: Group = held[1]
     return node
+
+
+def group_nodes(
+    ctx: Context, tenant_id: str, records: list[GroupRecord | Exception]
+) -> list[Group]:
+    """A member's groups: a group deleted between the two reads is left out; any other
+    failure is raised."""
+    out = []
+    for record in records:
+        if isinstance(record, NotFound):
+            continue
+        if isinstance(record, BaseException):
+            raise record
+        out.append(group_node(ctx, tenant_id, record))
+    return out
 
 
 def member_from_ref(tenant_id: str, ref: MemberRef, detail: MemberRecord | None) -> Member:
