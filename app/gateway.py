@@ -38,6 +38,8 @@ class Tenant:
     name: str
     kind: BackendKind
     backend: GroupBackend
+    breaker: CircuitBreaker
+    """The breaker the backend's send step consults; read for readiness and metrics."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,9 +84,10 @@ def _tenant_secrets(cfg: TenantConfig, env: Mapping[str, str]) -> dict[str, str]
     }
 
 
-def _adapter(cfg: TenantConfig, client: httpx.AsyncClient, env: Mapping[str, str]) -> GroupBackend:
+def _adapter(
+    cfg: TenantConfig, client: httpx.AsyncClient, env: Mapping[str, str], guard: Resilience
+) -> GroupBackend:
     secrets = _tenant_secrets(cfg, env)
-    guard = resilience(cfg)
     if isinstance(cfg, ScimTenant):
         return ScimAdapter(cfg.id, client, token=secrets.get("token_env"), resilience=guard)
     if isinstance(cfg, DescopeTenant):
@@ -157,5 +160,8 @@ async def open_gateway(
                 )
             )
             kind = BackendKind(cfg.backend)
-            tenants[cfg.id] = Tenant(cfg.id, cfg.name, kind, _adapter(cfg, client, env))
+            guard = resilience(cfg)
+            assert guard.breaker is not None  # resilience() always builds one
+            backend = _adapter(cfg, client, env, guard)
+            tenants[cfg.id] = Tenant(cfg.id, cfg.name, kind, backend, guard.breaker)
         yield Gateway(tenants, authenticator)

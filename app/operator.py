@@ -18,6 +18,7 @@ from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from app.config import Settings
+from app.gateway import Gateway
 from app.graphiql import STATIC_DIR, STATIC_URL
 from app.health import breaker_states, readiness
 from app.http.cors import install_cors
@@ -30,10 +31,16 @@ if TYPE_CHECKING:
     from opentelemetry.trace import TracerProvider
 
 
-def _gateway(app: FastAPI) -> Any:
+def _gateway(app: FastAPI) -> Gateway | None:
     if not getattr(app.state, "serving", False):
         return None
-    return getattr(app.state, "gateway", None)
+    gateway: Gateway | None = getattr(app.state, "gateway", None)
+    return gateway
+
+
+def _breaker_states(app: FastAPI) -> dict[str, str]:
+    gateway = _gateway(app)
+    return breaker_states(gateway) if gateway is not None else {}
 
 
 def _track_serving(app: FastAPI) -> None:
@@ -60,7 +67,7 @@ def install_operator(
     app.mount(STATIC_URL, StaticFiles(directory=STATIC_DIR), name="graphiql-static")
     _track_serving(app)
 
-    metrics = Metrics(breaker_states=lambda: breaker_states(_gateway(app)))
+    metrics = Metrics(breaker_states=lambda: _breaker_states(app))
     app.state.metrics = metrics
 
     def backend_of(tenant: str) -> str:

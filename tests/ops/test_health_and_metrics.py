@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
 
 from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.samples import Sample
 
-from app.health import breaker_states, find_breaker, readiness
+from app.auth import Authenticator
+from app.gateway import Gateway, Tenant
+from app.health import breaker_states, readiness
+from app.models import BackendKind
 from app.resilience.breaker import CircuitBreaker
 from tests.ops.conftest import in_process
 
@@ -41,8 +43,7 @@ async def test_healthz_and_readyz_answer_ok_while_the_gateway_is_open() -> None:
 
 async def test_readyz_and_metrics_report_a_tenants_open_circuit_breaker() -> None:
     async with in_process() as gw:
-        breaker = find_breaker(gw.app.state.gateway.tenants["globex"])
-        assert breaker is not None
+        breaker = gw.app.state.gateway.tenants["globex"].breaker
         for _ in range(breaker.failures):
             breaker.failed()
         ready = await gw.http.get("/readyz")
@@ -56,17 +57,21 @@ async def test_readyz_and_metrics_report_a_tenants_open_circuit_breaker() -> Non
     assert _value(samples, state, tenant="acme", state="closed") == 1
 
 
+def _gateway(breakers: dict[str, CircuitBreaker]) -> Gateway:
+    """A gateway whose tenants carry these breakers (no backend is called by readiness)."""
+    tenants = {
+        tid: Tenant(tid, tid, BackendKind.SCIM, None, breaker)  # type: ignore[arg-type]
+        for tid, breaker in breakers.items()
+    }
+    return Gateway(tenants, Authenticator(None))
+
+
 def test_an_open_breaker_whose_cool_down_is_over_reads_half_open_so_readyz_recovers() -> None:
     now = [100.0]
     breaker = CircuitBreaker("acme", failures=1, cooldown=5, clock=lambda: now[0])
     breaker.failed()
 
-    class Tenant:
-        backend = None
-
-    tenant = Tenant()
-    tenant.breaker = breaker  # type: ignore[attr-defined]
-    gateway = type("Gateway", (), {"tenants": {"acme": tenant}})()
+    gateway = _gateway({"acme": breaker})
 
     assert breaker_states(gateway) == {"acme": "open"}
     now[0] += 5
@@ -75,21 +80,14 @@ def test_an_open_breaker_whose_cool_down_is_over_reads_half_open_so_readyz_recov
 
 
 def test_readyz_is_not_ready_without_a_gateway_or_with_an_open_breaker() -> None:
-    class Breaker:
-        def __init__(self, state: str) -> None:
-            self.state = state
-
-    class Tenant:
-        def __init__(self, state: str) -> None:
-            self.breaker = Breaker(state)
-
-    class Gateway:
-        tenants: dict[str, Any] = {"a": Tenant("closed"), "b": Tenant("OPEN")}
+    opened = CircuitBreaker("b", failures=1, cooldown=30)
+    opened.failed()
+    gateway = _gateway({"a": CircuitBreaker("a", failures=1, cooldown=30), "b": opened})
 
     not_open = {"status": "not ready", "reasons": ["the gateway is not open"]}
     assert readiness(None) == (False, not_open)
-    assert breaker_states(Gateway()) == {"a": "closed", "b": "open"}
-    ready, body = readiness(Gateway())
+    assert breaker_states(gateway) == {"a": "closed", "b": "open"}
+    ready, body = readiness(gateway)
     assert not ready and body["reasons"] == ["circuit breaker open for tenant 'b'"]
 
 
