@@ -123,6 +123,11 @@ class Faults:
         """The next ``n`` requests answer 200 with an HTML page, as a misrouted proxy would."""
         self._queue.extend(_Fault("html") for _ in range(n))
 
+    def pass_next(self, n: int) -> None:
+        """The next ``n`` requests are served as usual: aims the faults queued after them at
+        later requests (say, the second call of a query)."""
+        self._queue.extend(_Fault("pass") for _ in range(n))
+
     def unauthorized_next(self, n: int = 1) -> None:
         """The next ``n`` requests answer 401 with an empty body (an expired credential)."""
         self._queue.extend(_Fault("unauthorized") for _ in range(n))
@@ -194,7 +199,7 @@ class EmulatorMiddleware:
         if self.faults.latency:
             await asyncio.sleep(self.faults.latency)
         fault = self.faults.take()
-        if fault is None:
+        if fault is None or fault.kind == "pass":
             await self.app(scope, receive, send)
             return
         if fault.kind == "drop":

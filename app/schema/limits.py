@@ -57,6 +57,7 @@ from strawberry.types import ExecutionResult
 from app.config import Limits
 from app.errors import BadUserInput, UpstreamTimeout
 from app.resilience import operation_scope
+from app.schema.execution import GatewayExecutor
 
 UNBOUNDED_LIST = 10
 """What a list without ``first`` (a group's members, a member's groups) is assumed to hold."""
@@ -282,6 +283,7 @@ class GatewaySchema(strawberry.Schema):
             *kwargs.get("extensions", ()),
             ClientErrorCodes,
         ]
+        kwargs.setdefault("execution_context_class", GatewayExecutor)
         super().__init__(*args, **kwargs)
         self.limits = limits
 

@@ -21,6 +21,7 @@ from app.gateway import Tenant as TenantRuntime
 from app.loaders import load_each
 from app.models import GroupRecord, MemberRecord, MemberRef
 from app.schema.context import Context
+from app.schema.execution import READY
 from app.schema.inputs import GroupFilter
 from app.schema.selection import wants
 
@@ -135,7 +136,11 @@ class Member(Node):
     def tenant(self, info: Info[Context, None]) -> Tenant:
         return tenant_type(info.context.gateway.tenants[self.tenant_id])
 
-    @strawberry.field(description="The groups this member belongs to.", graphql_type=list[Group])
+    @strawberry.field(
+        description="The groups this member belongs to.",
+        graphql_type=list[Group],
+        metadata={READY: "prefetched"},
+    )
     def groups(self, info: Info[Context, None]) -> Any:
         # Synchronous on purpose: a ready list when Group.members prefetched it, else a
         # coroutine graphql-core awaits (a sync resolver costs nothing when data is there).
