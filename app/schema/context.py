@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from aiodataloader import DataLoader
 from graphql import GraphQLError
 from strawberry.fastapi import BaseContext
 
@@ -24,6 +25,10 @@ class Context(BaseContext):
         self.loaders = Loaders(gateway.tenants)
         self.nodes: dict[tuple[str, str], tuple[Any, Any]] = {}
         """GraphQL objects made from records in this request, by (tenant, SCIM id)."""
+        self.group_lists: dict[str, DataLoader[str, Any]] = {}
+        """Per tenant, the loader of members' groups as GraphQL objects (``types.group_lists``)."""
+        self.selections: dict[tuple[int, frozenset[str], int], bool] = {}
+        """``selection.wants`` answers of this request, by field node."""
         self.partial_errors: list[GraphQLError] = []
         """Errors of one tenant inside an answer that still carries the others' data."""
 
@@ -50,6 +55,13 @@ class Context(BaseContext):
         if tenant is None:
             raise NotFound(f"no tenant {tenant_id!r}")
         return tenant
+
+    def forget_group(self, tenant_id: str, group_id: str) -> None:
+        """After a write: drop the group and every member's group list made from it."""
+        self.loaders[tenant_id].forget_group(group_id)
+        lists = self.group_lists.get(tenant_id)
+        if lists is not None:
+            lists.clear_all()
 
     def writable_tenant(self, tenant_id: str) -> Tenant:
         tenant = self.tenant(tenant_id)

@@ -86,8 +86,8 @@ def _target(ctx: Context, global_id: str) -> tuple[TenantRuntime, str]:
 async def _answer(
     ctx: Context, tenant: TenantRuntime, group_id: str, written: GroupRecord | str | None
 ) -> Group:
+    ctx.forget_group(tenant.id, group_id)
     loaders = ctx.loaders[tenant.id]
-    loaders.forget_group(group_id)
     if isinstance(written, GroupRecord):
         loaders.prime_groups([written])
         return group_from_record(tenant.id, written)
@@ -148,7 +148,7 @@ class Mutation:
         ctx = info.context
         tenant, gid = _target(ctx, input.id)
         await tenant.backend.delete_group(gid, if_match=_if_match(input.if_match))
-        ctx.loaders[tenant.id].forget_group(gid)
+        ctx.forget_group(tenant.id, gid)
         return DeleteGroupPayload(deleted_group_id=strawberry.ID(input.id))
 
 

@@ -27,5 +27,21 @@ def _walk(selections: Iterable[Any], names: frozenset[str], depth: int) -> bool:
 
 
 def wants(info: Any, names: frozenset[str], depth: int = 3) -> bool:
-    """Whether any of ``names`` is selected within ``depth`` levels below the current field."""
+    """Whether any of ``names`` is selected within ``depth`` levels below the current field.
+
+    Memoised per request by field node (a page asks it of every group), when the context has
+    a ``selections`` dict: the document does not change during the request."""
+    memo: dict[tuple[int, frozenset[str], int], bool] | None = getattr(
+        info.context, "selections", None
+    )
+    if memo is None:
+        return _wants(info, names, depth)
+    key = (id(info._raw_info.field_nodes[0]), names, depth)
+    found = memo.get(key)
+    if found is None:
+        found = memo[key] = _wants(info, names, depth)
+    return found
+
+
+def _wants(info: Any, names: frozenset[str], depth: int) -> bool:
     return any(_walk(field.selections, names, depth) for field in info.selected_fields)

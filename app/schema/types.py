@@ -7,12 +7,13 @@ small constant number of upstream requests per tenant.
 
 from __future__ import annotations
 
-import contextlib
 import enum
 from datetime import datetime
-from typing import Any
+from functools import partial
+from typing import Any, cast
 
 import strawberry
+from aiodataloader import DataLoader
 from strawberry.types import Info
 
 from app import ids
@@ -110,16 +111,42 @@ async def _prefetch_groups(ctx: Context, tenant_id: str, members: list[Member]) 
     """Resolve the members' groups here, for all of them at once, so that ``Member.groups``
     returns a ready list instead of one coroutine per member: with thousands of members on a
     page, those coroutines were the largest share of the gateway's CPU. Every group's
-    ``members`` runs in the same tick, so the loads still batch across groups. A member whose
-    groups failed is left to ``Member.groups``, which reports the error at its own path."""
+    ``members`` runs in the same tick, so the whole page's members share one batch. A member
+    whose groups failed is left to ``Member.groups``, which reports the error at its own path."""
+    lists = await load_each(group_lists(ctx, tenant_id), [m.scim_id for m in members])
+    for member, groups in zip(members, lists, strict=True):
+        if isinstance(groups, list):
+            member.prefetched = groups
+
+
+def group_lists(ctx: Context, tenant_id: str) -> DataLoader[str, list[Group]]:
+    """This request's loader of members' groups as Group objects, for one tenant."""
+    loader = ctx.group_lists.get(tenant_id)
+    if loader is None:
+        batch = partial(_load_group_lists, ctx, tenant_id)
+        loader = ctx.group_lists[tenant_id] = DataLoader(cast(Any, batch))
+    return loader
+
+
+async def _load_group_lists(
+    ctx: Context, tenant_id: str, member_ids: list[str]
+) -> list[list[Group] | Exception]:
+    """One batch for all the members asked for in a tick: their group ids through the
+    ``member_groups`` loader, then every group they name at once, each made into a Group once."""
     loaders = ctx.loaders[tenant_id]
-    per_member = await load_each(loaders.member_groups, [m.scim_id for m in members])
+    per_member = await load_each(loaders.member_groups, member_ids)
     wanted = list(dict.fromkeys(g for ids in per_member if isinstance(ids, list) for g in ids))
     records = dict(zip(wanted, await loaders.groups_by_id(wanted), strict=True))
-    for member, group_ids in zip(members, per_member, strict=True):
-        if isinstance(group_ids, list):
-            with contextlib.suppress(Exception):
-                member.prefetched = group_nodes(ctx, tenant_id, [records[g] for g in group_ids])
+    out: list[list[Group] | Exception] = []
+    for group_ids in per_member:
+        if not isinstance(group_ids, list):
+            out.append(group_ids)
+            continue
+        try:
+            out.append(group_nodes(ctx, tenant_id, [records[g] for g in group_ids]))
+        except Exception as exc:
+            out.append(exc)
+    return out
 
 
 @strawberry.type(description="A member of groups: a user or, where a backend allows, a group.")
@@ -149,9 +176,8 @@ class Member(Node):
         return self._load_groups(info.context)
 
     async def _load_groups(self, ctx: Context) -> list[Group]:
-        loaders = ctx.loaders[self.tenant_id]
-        group_ids: list[str] = await loaders.member_groups.load(self.scim_id)
-        return group_nodes(ctx, self.tenant_id, await loaders.groups_by_id(group_ids))
+        groups: list[Group] = await group_lists(ctx, self.tenant_id).load(self.scim_id)
+        return groups
 
 
 @strawberry.type
