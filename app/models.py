@@ -10,6 +10,7 @@ import enum
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import NamedTuple
 
 
 class BackendKind(enum.Enum):
@@ -18,9 +19,11 @@ class BackendKind(enum.Enum):
     SCIM = "scim"
 
 
-@dataclass(frozen=True, slots=True)
-class MemberRef:
-    """One entry of a group's ``members`` (RFC 7643 §4.2): the member's id and its display."""
+class MemberRef(NamedTuple):
+    """One entry of a group's ``members`` (RFC 7643 §4.2): the member's id and its display.
+
+    A named tuple rather than a frozen dataclass: a directory scan makes thousands of these,
+    and a tuple is made several times faster."""
 
     value: str
     display: str | None = None

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import httpx
 
@@ -122,8 +122,7 @@ class DescopeAdapter(ScimAdapter):
         ]
 
 
-@dataclass(frozen=True, slots=True)
-class ExternalMember:
+class ExternalMember(NamedTuple):
     user_id: str
     login_id: str | None
     display: str | None
@@ -157,10 +156,23 @@ def parse_external_groups(data: object) -> list[ExternalGroup]:
         members = group.get("members") or []
         if not isinstance(members, list):
             raise WireError("an external group's members is not a list")
-        refs = (
-            ExternalMember(user_id, _opt_str(m, "loginId"), _opt_str(m, "display"))
-            for m in members
-            if isinstance(m, Mapping) and (user_id := _opt_str(m, "userId"))
-        )
-        parsed.append(ExternalGroup(group_id, _opt_str(group, "display"), tuple(refs)))
+        parsed.append(ExternalGroup(group_id, _opt_str(group, "display"), _members(members)))
     return parsed
+
+
+def _members(entries: list[Any]) -> tuple[ExternalMember, ...]:
+    """A management group's members; one without a userId is skipped."""
+    out = []
+    make = tuple.__new__
+    for m in entries:
+        if type(m) is not dict and not isinstance(m, Mapping):
+            continue
+        user_id, login_id, display = m.get("userId"), m.get("loginId"), m.get("display")
+        if type(user_id) is not str or not user_id:
+            continue
+        if login_id is not None and (type(login_id) is not str or not login_id):
+            login_id = None
+        if display is not None and (type(display) is not str or not display):
+            display = None
+        out.append(make(ExternalMember, (user_id, login_id, display)))
+    return tuple(out)

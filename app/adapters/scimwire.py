@@ -67,6 +67,26 @@ def parse_member_ref(entry: object) -> MemberRef:
     )
 
 
+def _member_refs(entries: list[Any]) -> tuple[MemberRef, ...]:
+    """A group's ``members``, the usual shape (a dict of strings) read inline: a directory
+    scan reads thousands of these."""
+    out = []
+    make = tuple.__new__
+    for entry in entries:
+        if type(entry) is dict:
+            value, display, kind = entry.get("value"), entry.get("display"), entry.get("type")
+            if (
+                type(value) is str
+                and value
+                and (display is None or type(display) is str)
+                and (kind is None or type(kind) is str)
+            ):
+                out.append(make(MemberRef, (value, display, kind)))
+                continue
+        out.append(parse_member_ref(entry))
+    return tuple(out)
+
+
 def parse_group(data: object, *, members_excluded: bool = False) -> GroupRecord:
     """A Group resource. ``members`` absent means "none" unless the request excluded them
     (``excludedAttributes=members``), in which case it means "unknown" (``None``)."""
@@ -80,7 +100,7 @@ def parse_group(data: object, *, members_excluded: bool = False) -> GroupRecord:
     if raw_members is None:
         members = None if members_excluded else ()
     elif isinstance(raw_members, list):
-        members = tuple(parse_member_ref(entry) for entry in raw_members)
+        members = _member_refs(raw_members)
     else:
         raise WireError("a group's members is not a list")
     meta = data.get("meta")
