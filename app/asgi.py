@@ -12,8 +12,11 @@ from fastapi import FastAPI
 
 from app.config import CONFIG_ENV, load_settings
 from app.main import create_app
+from app.runtime import tune_gc
 
 
 def app_from_env() -> FastAPI:
     path = os.environ.get(CONFIG_ENV)
-    return create_app(load_settings(path) if path else None)
+    app = create_app(load_settings(path) if path else None)
+    tune_gc()
+    return app

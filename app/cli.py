@@ -60,6 +60,7 @@ def serve(
 
     from app.main import create_app
     from app.observability.logging import logging_config
+    from app.runtime import tune_gc
 
     path = _config_path(config)
     settings = _load_checked(path)
@@ -75,6 +76,7 @@ def serve(
     typer.echo(f"GraphiQL: http://{host}:{port}/graphql")
     logs = logging_config(log_format.value)
     if app is not None and workers == 1:
+        tune_gc()
         uvicorn.run(app, host=host, port=port, log_config=logs, access_log=False)
         return
     # Each worker imports the app itself: hand it the config file through the environment.

@@ -59,9 +59,12 @@ def gateway_app() -> Any:
     """The real gateway (``create_app``), with the settings the parent pointed at loopback."""
     from app.config import Settings
     from app.main import create_app
+    from app.runtime import tune_gc
 
     given = json.loads(os.environ[GATEWAY_ENV])
-    return create_app(Settings(**given["settings"]), env=given["env"])
+    app = create_app(Settings(**given["settings"]), env=given["env"])
+    tune_gc()  # as `scim-gateway serve` does
+    return app
 
 
 def main() -> None:
