@@ -86,9 +86,12 @@ def main() -> None:
     elif args.what == "gateway":
         _serve(fds[0], gateway_app(), lifespan="on")
     else:
+        from app.runtime import tune_gc
         from bench.floor import create_floor_app
 
-        _serve(fds[0], create_floor_app(args.descope_url, args.authorization), lifespan="on")
+        floor = create_floor_app(args.descope_url, args.authorization)
+        tune_gc()  # the same process tuning as the gateway, so the ratio compares code alone
+        _serve(fds[0], floor, lifespan="on")
     sys.exit(0)
 
 
