@@ -13,9 +13,9 @@ the management API's ``userId``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 import httpx
 
@@ -37,6 +37,7 @@ DESCOPE_CAPABILITIES = Capabilities(
 )
 
 MEMBERS_OF_GROUPS = "v1/mgmt/group/member/all"
+T = TypeVar("T")
 
 
 class DescopeAdapter(ScimAdapter):
@@ -71,13 +72,13 @@ class DescopeAdapter(ScimAdapter):
         return DESCOPE_CAPABILITIES
 
     async def _external_groups(
-        self, mgmt_auth: Mapping[str, str], member_ids: Sequence[str]
-    ) -> list[ExternalGroup]:
+        self, mgmt_auth: Mapping[str, str], member_ids: Sequence[str], parse: Callable[[Any], T]
+    ) -> T:
         """``POST /v1/mgmt/group/member/all {tenantId, userIds}``: one request for the batch."""
         body = {"tenantId": self._descope_tenant_id, "userIds": list(dict.fromkeys(member_ids))}
         data = await self._send_as(mgmt_auth, "POST", MEMBERS_OF_GROUPS, json=body, idempotent=True)
         with self._wire("external group list"):
-            return parse_external_groups(data)
+            return parse(data)
 
     async def groups_of_members(self, member_ids: Sequence[str]) -> Membership:
         """ONE management call for the whole batch; no full records (the management API has
@@ -87,15 +88,15 @@ class DescopeAdapter(ScimAdapter):
         if not member_ids:
             return Membership(group_ids=[])
         try:
-            groups = await self._external_groups(self._mgmt_auth, member_ids)
+            groups = await self._external_groups(self._mgmt_auth, member_ids, parse_memberships)
         except GatewayError as exc:
             return Membership(group_ids=[exc for _ in member_ids])
         by_member: dict[str, list[str]] = {m: [] for m in member_ids}
-        for group in groups:
-            for member in group.members:
-                ids = by_member.get(member.user_id)
-                if ids is not None and group.id not in ids:
-                    ids.append(group.id)
+        for group_id, user_ids in groups:
+            for user_id in user_ids:
+                ids = by_member.get(user_id)
+                if ids is not None and group_id not in ids:
+                    ids.append(group_id)
         return Membership(group_ids=[list(by_member[m]) for m in member_ids])
 
     async def get_members(self, member_ids: Sequence[str]) -> list[MemberRecord | Exception]:
@@ -106,7 +107,7 @@ class DescopeAdapter(ScimAdapter):
         if not member_ids:
             return []
         try:
-            groups = await self._external_groups(self._mgmt_auth, member_ids)
+            groups = await self._external_groups(self._mgmt_auth, member_ids, parse_external_groups)
         except GatewayError as exc:
             return [exc for _ in member_ids]
         found: dict[str, MemberRecord] = {}
@@ -143,12 +144,34 @@ def _opt_str(data: Mapping[str, Any], key: str) -> str | None:
 def parse_external_groups(data: object) -> list[ExternalGroup]:
     """``{"groups": [{id, display, members: [{loginId, userId, display}]}]}``; every field is
     optional in the seed's types: a group needs an id, a member without userId is skipped."""
+    return [
+        ExternalGroup(group_id, _opt_str(group, "display"), _members(members))
+        for group, group_id, members in _checked_groups(data)
+    ]
+
+
+def parse_memberships(data: object) -> list[tuple[str, list[str]]]:
+    """The same answer read for membership alone: each group's id and its members' userIds
+    (a page's worth is thousands of entries; nothing else of them is needed)."""
+    out = []
+    for _, group_id, members in _checked_groups(data):
+        user_ids = []
+        for m in members:
+            if type(m) is dict or isinstance(m, Mapping):
+                user_id = m.get("userId")
+                if type(user_id) is str and user_id:
+                    user_ids.append(user_id)
+        out.append((group_id, user_ids))
+    return out
+
+
+def _checked_groups(data: object) -> Iterator[tuple[Mapping[str, Any], str, list[Any]]]:
+    """Each group of the answer, checked: the group, its id, its raw members."""
     if not isinstance(data, Mapping):
         raise WireError("the management answer is not a JSON object")
     groups = data.get("groups") or []
     if not isinstance(groups, list):
         raise WireError("groups is not a list")
-    parsed: list[ExternalGroup] = []
     for group in groups:
         group_id = _opt_str(group, "id") if isinstance(group, Mapping) else None
         if group_id is None:
@@ -156,8 +179,7 @@ def parse_external_groups(data: object) -> list[ExternalGroup]:
         members = group.get("members") or []
         if not isinstance(members, list):
             raise WireError("an external group's members is not a list")
-        parsed.append(ExternalGroup(group_id, _opt_str(group, "display"), _members(members)))
-    return parsed
+        yield group, group_id, members
 
 
 def _members(entries: list[Any]) -> tuple[ExternalMember, ...]:

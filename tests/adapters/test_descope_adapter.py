@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from app.adapters.descope import DescopeAdapter, parse_external_groups
+from app.adapters.descope import DescopeAdapter, parse_external_groups, parse_memberships
 from app.adapters.scimwire import WireError
 from app.emulators import DescopeEmulator, SeedGroup, SeedPerson
 from app.errors import NotFound, UpstreamError
@@ -172,3 +172,28 @@ def test_external_groups_need_an_id_and_members_need_a_user_id() -> None:
     assert parse_external_groups({}) == []
     with pytest.raises(WireError):
         parse_external_groups({"groups": [{"display": "no id"}]})
+
+
+def test_memberships_read_the_same_answer_by_the_same_rules() -> None:
+    answer = {
+        "groups": [
+            {"id": "g1", "members": [{"loginId": "a"}, {"userId": "u1"}, {"userId": ""}]},
+            {"id": "g2", "display": "Two", "members": [{"userId": "u1"}, {"userId": "u2"}]},
+            {"id": "g3"},
+        ]
+    }
+    assert parse_memberships(answer) == [("g1", ["u1"]), ("g2", ["u1", "u2"]), ("g3", [])]
+    assert [[m.user_id for m in g.members] for g in parse_external_groups(answer)] == [
+        ["u1"],
+        ["u1", "u2"],
+        [],
+    ]
+    assert parse_memberships({}) == []
+    for bad in (
+        {"groups": [{"display": "no id"}]},
+        {"groups": "g1"},
+        [],
+        {"groups": [{"id": "g", "members": 3}]},
+    ):
+        with pytest.raises(WireError):
+            parse_memberships(bad)
