@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scim2_models import ScimFilter
 
 from app.adapters import scimwire as wire
@@ -193,3 +195,80 @@ def test_members_from_groups_take_the_first_display_given() -> None:
     found = wire.members_from_groups(["1", "2"], [a, b])
     assert list(found) == ["1"]
     assert (found["1"].display, found["1"].user_id, found["1"].login_id) == ("Ann", "1", None)
+
+
+ODD_GROUPS = [
+    CONDECO_G602,
+    {**CONDECO_G602, "members": [{"value": "1", "display": "A", "type": "User", "$ref": "x"}]},
+    {"id": 602, "displayName": 7, "externalId": 8, "meta": {"version": 3}},  # numbers as text
+    {"id": "g", "members": [{"value": 265, "display": 5}]},  # numeric member entries
+    {"id": "g", "displayName": True},  # a bool is not a number here, but reads as text
+    {"id": "g", "meta": "not an object"},  # unreadable meta is ignored
+    {"id": "g", "meta": {"created": {"seconds": 1}, "lastModified": 3}},  # Descope's created
+    {"id": "g", "meta": {"version": {"etag": 1}}},
+    {"id": "", "displayName": "no id"},
+    {"displayName": "no id"},
+    {"id": "g", "members": "not a list"},
+    {"id": "g", "members": [{"display": "no value"}]},
+    {"id": "g", "members": [{"value": None}]},
+    {"id": "g", "members": ["not an object"]},
+    {"id": "g", "members": [{"value": ""}]},
+    {"id": "g", "displayName": None, "externalId": None, "members": None},
+    ["not", "an", "object"],
+    "text",
+]
+
+
+@pytest.mark.parametrize("excluded", [False, True])
+@pytest.mark.parametrize("data", ODD_GROUPS)
+def test_the_fast_group_parser_reads_what_the_checked_one_reads(
+    data: object, excluded: bool
+) -> None:
+    """parse_group converts the usual shape in C and hands anything else to the checked
+    parser: either way, the same record or the same WireError."""
+
+    def outcome(parse: object) -> object:
+        try:
+            return parse(data, members_excluded=excluded)  # type: ignore[operator]
+        except wire.WireError as exc:
+            return ("WireError", str(exc))
+
+    assert outcome(wire.parse_group) == outcome(wire._parse_group_checked)
+
+
+_SCALARS = st.none() | st.booleans() | st.integers(-3, 3) | st.text(max_size=3)
+_JSON = st.recursive(
+    _SCALARS,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=2), inner),
+    max_leaves=6,
+)
+_MEMBER = st.fixed_dictionaries(
+    {}, optional={"value": _JSON, "display": _JSON, "type": _JSON, "$ref": _JSON}
+)
+_META = st.fixed_dictionaries(
+    {}, optional={"created": _JSON, "lastModified": _JSON, "version": _JSON}
+)
+_GROUP = st.fixed_dictionaries(
+    {},
+    optional={
+        "id": _JSON,
+        "displayName": _JSON,
+        "externalId": _JSON,
+        "members": st.lists(_MEMBER | _JSON, max_size=3) | _JSON,
+        "meta": _META | _JSON,
+    },
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=_GROUP | _JSON, excluded=st.booleans())
+def test_the_fast_group_parser_agrees_on_any_json(data: object, excluded: bool) -> None:
+    try:
+        fast: object = wire.parse_group(data, members_excluded=excluded)
+    except wire.WireError as exc:
+        fast = ("WireError", str(exc))
+    try:
+        checked: object = wire._parse_group_checked(data, members_excluded=excluded)
+    except wire.WireError as exc:
+        checked = ("WireError", str(exc))
+    assert fast == checked
