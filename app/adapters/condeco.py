@@ -20,6 +20,7 @@ from typing import Any
 
 import httpx
 
+from app.adapters.http import Decoder
 from app.adapters.scim import ScimAdapter
 from app.errors import BadUserInput, UpstreamError
 from app.models import (
@@ -128,6 +129,7 @@ class CondecoAdapter(ScimAdapter):
         json: Any = None,
         if_match: str | None = None,
         idempotent: bool | None = None,
+        decode: Decoder | None = None,
     ) -> Any:
         """Send with the current token; on a 401, renew it once and retry once (a 401 means
         the request was not served, so even a POST is safe to resend)."""
@@ -142,6 +144,7 @@ class CondecoAdapter(ScimAdapter):
                     json=json,
                     if_match=if_match,
                     idempotent=idempotent,
+                    decode=decode,
                 )
             except UpstreamError as exc:
                 if exc.status != 401 or attempt == 2:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from typing import Any, Protocol
@@ -36,6 +36,8 @@ from app.resilience.retry import (
 
 JSON_TYPES = ("application/json", "application/scim+json")
 SCIM_JSON = "application/scim+json"
+Decoder = Callable[[bytes], Any]
+"""Reads a JSON body (``orjson.loads`` unless a caller knows the shape to expect)."""
 
 
 # -- observation hooks (app/observability sets them per request; adapters never import it) --
@@ -123,11 +125,13 @@ class Upstream:
         json: Any = None,
         data: Mapping[str, str] | None = None,
         idempotent: bool | None = None,
+        decode: Decoder | None = None,
     ) -> Any:
         """Send one request; return its JSON body, or ``None`` when it has none (204).
 
         ``idempotent`` marks a POST that only reads (``/.search``, a token request) as safe to
-        retry; by default only GET, HEAD and OPTIONS are.
+        retry; by default only GET, HEAD and OPTIONS are. ``decode`` reads a JSON body in
+        place of ``orjson.loads`` (it raises ``orjson.JSONDecodeError`` on malformed JSON).
         """
         all_headers = {"Accept": f"{SCIM_JSON}, application/json"}
         content: bytes | None = None
@@ -146,18 +150,20 @@ class Upstream:
         scope = current_scope()
         remaining = scope.remaining() if scope is not None else None
         if remaining is None:
-            return await self._attempts(request, where, safe)
+            return await self._attempts(request, where, safe, decode)
         if remaining <= 0:
             raise self._fail(UpstreamTimeout(f"the request deadline passed before {where}"))
         try:
             async with asyncio.timeout(remaining):
-                return await self._attempts(request, where, safe)
+                return await self._attempts(request, where, safe, decode)
         except TimeoutError as exc:
             raise self._fail(
                 UpstreamTimeout(f"upstream did not answer {where} within the request deadline")
             ) from exc
 
-    async def _attempts(self, request: httpx.Request, where: str, safe: bool) -> Any:
+    async def _attempts(
+        self, request: httpx.Request, where: str, safe: bool, decode: Decoder | None = None
+    ) -> Any:
         """Send ``request`` until it succeeds, fails for good, or may not be sent again."""
         policy = self.resilience.retry
         attempt = 0
@@ -167,7 +173,7 @@ class Upstream:
             retry_after: float | None = None
             if response is not None:
                 if not (safe and response.status_code in RETRY_STATUSES):
-                    return self.read(response, where)
+                    return self.read(response, where, decode)
                 error = self._error_of(response)
                 retryable = True
                 if response.status_code in HONOURS_RETRY_AFTER:
@@ -252,7 +258,7 @@ class Upstream:
         detail, scim_type = error_detail(response.content)
         return self._fail(error_from_status(response.status_code, detail, scim_type))
 
-    def read(self, response: httpx.Response, where: str) -> Any:
+    def read(self, response: httpx.Response, where: str, decode: Decoder | None = None) -> Any:
         """The JSON body of a 2xx answer, or the translated error of any other."""
         if not response.is_success:
             raise self._error_of(response)
@@ -264,7 +270,7 @@ class Upstream:
                 UpstreamError(f"upstream sent {media or 'no content type'} on {where}")
             )
         try:
-            return orjson.loads(response.content)
+            return (decode or orjson.loads)(response.content)
         except orjson.JSONDecodeError as exc:
             raise self._fail(UpstreamError(f"upstream sent malformed JSON on {where}")) from exc
 

@@ -16,7 +16,7 @@ from urllib.parse import quote
 import httpx
 
 from app.adapters import scimwire as wire
-from app.adapters.http import Upstream
+from app.adapters.http import Decoder, Upstream
 from app.errors import GatewayError, NotFound, UpstreamError
 from app.models import (
     BackendKind,
@@ -83,10 +83,18 @@ class ScimAdapter:
         json: Any = None,
         if_match: str | None = None,
         idempotent: bool | None = None,
+        decode: Decoder | None = None,
     ) -> Any:
         auth = await self._auth_headers()
         return await self._send_as(
-            auth, method, url, params=params, json=json, if_match=if_match, idempotent=idempotent
+            auth,
+            method,
+            url,
+            params=params,
+            json=json,
+            if_match=if_match,
+            idempotent=idempotent,
+            decode=decode,
         )
 
     async def _send_as(
@@ -99,6 +107,7 @@ class ScimAdapter:
         json: Any = None,
         if_match: str | None = None,
         idempotent: bool | None = None,
+        decode: Decoder | None = None,
     ) -> Any:
         """One request with the given credentials, through the one translating send step;
         ``idempotent=True`` marks a POST that only reads, so it may be retried."""
@@ -108,7 +117,13 @@ class ScimAdapter:
         if if_match is not None:
             headers["If-Match"] = if_match  # RFC 7644 §3.14
         return await self._upstream.send(
-            method, url, headers=headers, params=params, json=json, idempotent=idempotent
+            method,
+            url,
+            headers=headers,
+            params=params,
+            json=json,
+            idempotent=idempotent,
+            decode=decode,
         )
 
     @contextmanager
@@ -150,15 +165,20 @@ class ScimAdapter:
         include_members: bool = True,
         post: bool = False,
     ) -> Any:
-        """One ListResponse: ``GET path?filter=`` (§3.4.2) or ``POST path/.search`` (§3.4.3)."""
-        sort = (await self.capabilities()).sort and path == self.groups_path
+        """One ListResponse: ``GET path?filter=`` (§3.4.2) or ``POST path/.search`` (§3.4.3).
+        A list of groups is decoded straight into group structs (:func:`wire.decode_groups`)."""
+        groups = path == self.groups_path
+        sort = groups and (await self.capabilities()).sort
+        decode = wire.decode_groups if groups else None
         if post:
             body = wire.search_body(scim_filter or "", start_index, count)
             if not include_members:
                 body["excludedAttributes"] = ["members"]
             if sort:
                 body["sortBy"] = "displayName"
-            return await self._send("POST", f"{path}/.search", json=body, idempotent=True)
+            return await self._send(
+                "POST", f"{path}/.search", json=body, idempotent=True, decode=decode
+            )
         params: dict[str, str | int] = {"startIndex": start_index, "count": count}
         if scim_filter:
             params["filter"] = scim_filter
@@ -166,7 +186,7 @@ class ScimAdapter:
             params["excludedAttributes"] = "members"
         if sort:
             params["sortBy"] = "displayName"
-        return await self._send("GET", path, params=params)
+        return await self._send("GET", path, params=params, decode=decode)
 
     async def _list_all(
         self, path: str, scim_filter: str, *, include_members: bool = True, post: bool = False

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any, Final, TypedDict, TypeVar
 
 import msgspec
+import orjson
 from scim2_models import ScimFilter
 
 from app.models import (
@@ -86,15 +87,43 @@ class _WireGroup(msgspec.Struct):
     meta: _WireMeta | None = None
 
 
+class _WireGroups(TypedDict, total=False):
+    """A ListResponse of groups (RFC 7644 §3.4.2), as :func:`decode_groups` reads it."""
+
+    Resources: list[_WireGroup]
+    totalResults: int
+    startIndex: int
+    itemsPerPage: int
+
+
+_GROUPS_DECODER: Final = msgspec.json.Decoder(_WireGroups)
+
+
+def decode_groups(content: bytes) -> Any:
+    """A ListResponse of groups straight from its bytes into group structs, without building
+    the JSON objects first; any other shape (or malformed JSON) is read by ``orjson.loads``
+    for the checked parser, which then says what is wrong."""
+    try:
+        return _GROUPS_DECODER.decode(content)
+    except msgspec.MsgspecError:
+        return orjson.loads(content)
+
+
 def parse_group(data: object, *, members_excluded: bool = False) -> GroupRecord:
     """A Group resource. ``members`` absent means "none" unless the request excluded them
     (``excludedAttributes=members``), in which case it means "unknown" (``None``)."""
-    try:
-        group = msgspec.convert(data, _WireGroup)
-    except msgspec.ValidationError:
-        group = None
-    if group is None or group.id == "":  # the checked path says what is wrong, or reads it
+    group: _WireGroup | None
+    if type(data) is _WireGroup:  # decoded by decode_groups
+        group = data
+    else:
+        try:
+            group = msgspec.convert(data, _WireGroup)
+        except msgspec.ValidationError:
+            group = None
+    if group is None:  # the checked path reads any shape, or says what is wrong with it
         return _parse_group_checked(data, members_excluded=members_excluded)
+    if group.id == "":
+        raise WireError("a group has no id")
     meta = group.meta or _NO_META
     members = group.members
     return GroupRecord(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import orjson
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -272,3 +273,34 @@ def test_the_fast_group_parser_agrees_on_any_json(data: object, excluded: bool) 
     except wire.WireError as exc:
         checked = ("WireError", str(exc))
     assert fast == checked
+
+
+def _list_outcome(data: object) -> object:
+    try:
+        return wire.parse_list(data, start_index=1)
+    except wire.WireError as exc:
+        return ("WireError", str(exc))
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"totalResults": 2, "startIndex": 1, "Resources": [CONDECO_G602, ODD_GROUPS[1]]},
+        {"totalResults": 0},  # no Resources when empty
+        {"Resources": None},
+        {"totalResults": "2", "Resources": []},
+        {"totalResults": 1.0, "Resources": []},
+        {"totalResults": 1, "Resources": [{"id": ""}]},  # decodes, then has no id
+        {"totalResults": 2, "Resources": ODD_GROUPS[:8]},  # odd shapes: the checked parser
+        {"Resources": {"not": "a list"}},
+        ["not", "an", "object"],
+    ],
+)
+def test_group_lists_decoded_from_bytes_read_like_parsed_json(body: object) -> None:
+    raw = orjson.dumps(body)
+    assert _list_outcome(wire.decode_groups(raw)) == _list_outcome(orjson.loads(raw))
+
+
+def test_malformed_group_lists_raise_what_orjson_raises() -> None:
+    with pytest.raises(orjson.JSONDecodeError):
+        wire.decode_groups(b'{"Resources": [')
