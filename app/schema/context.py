@@ -25,7 +25,7 @@ class Context(BaseContext):
         self.loaders = Loaders(gateway.tenants)
         self.nodes: dict[tuple[str, str], tuple[Any, Any]] = {}
         """GraphQL objects made from records in this request, by (tenant, SCIM id)."""
-        self.group_lists: dict[str, DataLoader[str, Any]] = {}
+        self.group_lists: dict[str, DataLoader[tuple[str, ...], Any]] = {}
         """Per tenant, the loader of members' groups as GraphQL objects (``types.group_lists``)."""
         self.selections: dict[tuple[int, frozenset[str], int], bool] = {}
         """``selection.wants`` answers of this request, by field node."""

@@ -113,14 +113,19 @@ async def _prefetch_groups(ctx: Context, tenant_id: str, members: list[Member]) 
     page, those coroutines were the largest share of the gateway's CPU. Every group's
     ``members`` runs in the same tick, so the whole page's members share one batch. A member
     whose groups failed is left to ``Member.groups``, which reports the error at its own path."""
-    lists = await load_each(group_lists(ctx, tenant_id), [m.scim_id for m in members])
+    lists = await group_lists(ctx, tenant_id).load(tuple(m.scim_id for m in members))
     for member, groups in zip(members, lists, strict=True):
         if isinstance(groups, list):
             member.prefetched = groups
 
 
-def group_lists(ctx: Context, tenant_id: str) -> DataLoader[str, list[Group]]:
-    """This request's loader of members' groups as Group objects, for one tenant."""
+GroupLists = list[list["Group"] | Exception]
+"""Per member asked for, its groups as Group objects, or why they could not be read."""
+
+
+def group_lists(ctx: Context, tenant_id: str) -> DataLoader[tuple[str, ...], GroupLists]:
+    """This request's loader of members' groups as Group objects, for one tenant. A key is a
+    tuple of member ids (one group's members): a future per group, not per member."""
     loader = ctx.group_lists.get(tenant_id)
     if loader is None:
         batch = partial(_load_group_lists, ctx, tenant_id)
@@ -129,24 +134,25 @@ def group_lists(ctx: Context, tenant_id: str) -> DataLoader[str, list[Group]]:
 
 
 async def _load_group_lists(
-    ctx: Context, tenant_id: str, member_ids: list[str]
-) -> list[list[Group] | Exception]:
+    ctx: Context, tenant_id: str, keys: list[tuple[str, ...]]
+) -> list[GroupLists]:
     """One batch for all the members asked for in a tick: their group ids through the
     ``member_groups`` loader, then every group they name at once, each made into a Group once."""
     loaders = ctx.loaders[tenant_id]
+    member_ids = list(dict.fromkeys(m for key in keys for m in key))
     per_member = await load_each(loaders.member_groups, member_ids)
     wanted = list(dict.fromkeys(g for ids in per_member if isinstance(ids, list) for g in ids))
     records = dict(zip(wanted, await loaders.groups_by_id(wanted), strict=True))
-    out: list[list[Group] | Exception] = []
-    for group_ids in per_member:
+    made: dict[str, list[Group] | Exception] = {}
+    for member_id, group_ids in zip(member_ids, per_member, strict=True):
         if not isinstance(group_ids, list):
-            out.append(group_ids)
+            made[member_id] = group_ids
             continue
         try:
-            out.append(group_nodes(ctx, tenant_id, [records[g] for g in group_ids]))
+            made[member_id] = group_nodes(ctx, tenant_id, [records[g] for g in group_ids])
         except Exception as exc:
-            out.append(exc)
-    return out
+            made[member_id] = exc
+    return [[made[m] for m in key] for key in keys]
 
 
 @strawberry.type(description="A member of groups: a user or, where a backend allows, a group.")
@@ -176,7 +182,9 @@ class Member(Node):
         return self._load_groups(info.context)
 
     async def _load_groups(self, ctx: Context) -> list[Group]:
-        groups: list[Group] = await group_lists(ctx, self.tenant_id).load(self.scim_id)
+        [groups] = await group_lists(ctx, self.tenant_id).load((self.scim_id,))
+        if isinstance(groups, Exception):
+            raise groups
         return groups
 
 
