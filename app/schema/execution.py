@@ -85,6 +85,9 @@ class GatewayExecutor(StrawberryGraphQLCoreExecutionContext):
         manager = self.middleware_manager
         self._fast = manager is None or not manager.middlewares
         self._plans: dict[tuple[str, int], tuple[FieldDetailsList, _Plan | None]] = {}
+        # Compiled functions by plan (held in _plans, so ids stay unique): a plan tree is
+        # hashed for the process-wide cache once per operation, not once per list.
+        self._completers: dict[tuple[int, bool | None], Completer] = {}
 
     # -- graphql-core hooks --------------------------------------------------------------
 
@@ -100,7 +103,7 @@ class GatewayExecutor(StrawberryGraphQLCoreExecutionContext):
         if self._fast:
             plan = self._plan(return_type, field_details_list)
             if plan is not None:
-                out = _attempt(_compiled(plan), result)
+                out = _attempt(self._completer(plan, None), result)
                 if out is not _MISS:
                     return out  # type: ignore[no-any-return]
         return super().complete_object_value(
@@ -122,7 +125,7 @@ class GatewayExecutor(StrawberryGraphQLCoreExecutionContext):
             if isinstance(named, GraphQLObjectType):
                 plan = self._plan(named, field_details_list)
                 if plan is not None:
-                    out = _attempt(_compiled_list(plan, non_null), items)
+                    out = _attempt(self._completer(plan, non_null), items)
                     if out is not _MISS:
                         return out  # type: ignore[no-any-return]
         return super().complete_iterable_value(
@@ -130,6 +133,16 @@ class GatewayExecutor(StrawberryGraphQLCoreExecutionContext):
         )
 
     # -- plans ---------------------------------------------------------------------------
+
+    def _completer(self, plan: _Plan, list_of: bool | None) -> Completer:
+        """The compiled function of an object (``list_of`` None) or of a list of them
+        (``list_of``: whether items are non-null)."""
+        key = (id(plan), list_of)
+        completer = self._completers.get(key)
+        if completer is None:
+            completer = _compiled(plan) if list_of is None else _compiled_list(plan, list_of)
+            self._completers[key] = completer
+        return completer
 
     def _plan(self, type_: GraphQLObjectType, field_details_list: FieldDetailsList) -> _Plan | None:
         # Keyed like graphql-core's own subfield memo: the list is kept alive with its plan,
