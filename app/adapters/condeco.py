@@ -16,12 +16,11 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, Unpack
 
 import httpx
 
-from app.adapters.http import Decoder
-from app.adapters.scim import ScimAdapter
+from app.adapters.scim import ScimAdapter, SendOptions
 from app.errors import BadUserInput, UpstreamError
 from app.models import (
     BackendKind,
@@ -120,32 +119,13 @@ class CondecoAdapter(ScimAdapter):
         self._renew_at = self._clock() + lifetime - min(TOKEN_MARGIN_SECONDS, lifetime / 10)
         return token
 
-    async def _send(
-        self,
-        method: str,
-        url: str,
-        *,
-        params: Mapping[str, str | int] | None = None,
-        json: Any = None,
-        if_match: str | None = None,
-        idempotent: bool | None = None,
-        decode: Decoder | None = None,
-    ) -> Any:
+    async def _send(self, method: str, url: str, **options: Unpack[SendOptions]) -> Any:
         """Send with the current token; on a 401, renew it once and retry once (a 401 means
         the request was not served, so even a POST is safe to resend)."""
         token = await self._token()
         for attempt in (1, 2):
             try:
-                return await self._send_as(
-                    _bearer(token),
-                    method,
-                    url,
-                    params=params,
-                    json=json,
-                    if_match=if_match,
-                    idempotent=idempotent,
-                    decode=decode,
-                )
+                return await self._send_as(_bearer(token), method, url, **options)
             except UpstreamError as exc:
                 if exc.status != 401 or attempt == 2:
                     raise

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from typing import Any, TypeVar
+from typing import Any, TypedDict, TypeVar, Unpack
 from urllib.parse import quote
 
 import httpx
@@ -34,6 +34,16 @@ from app.resilience import Resilience
 _NO_SEARCH_ENDPOINT = frozenset({404, 405, 501})
 
 T = TypeVar("T")
+
+
+class SendOptions(TypedDict, total=False):
+    """What a request may carry besides its credentials (see ``ScimAdapter._send_as``)."""
+
+    params: Mapping[str, str | int] | None
+    json: Any
+    if_match: str | None
+    idempotent: bool | None
+    decode: Decoder | None
 
 
 PAGES_AHEAD = 4
@@ -74,28 +84,9 @@ class ScimAdapter:
     async def _auth_headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self._static_token}"} if self._static_token else {}
 
-    async def _send(
-        self,
-        method: str,
-        url: str,
-        *,
-        params: Mapping[str, str | int] | None = None,
-        json: Any = None,
-        if_match: str | None = None,
-        idempotent: bool | None = None,
-        decode: Decoder | None = None,
-    ) -> Any:
+    async def _send(self, method: str, url: str, **options: Unpack[SendOptions]) -> Any:
         auth = await self._auth_headers()
-        return await self._send_as(
-            auth,
-            method,
-            url,
-            params=params,
-            json=json,
-            if_match=if_match,
-            idempotent=idempotent,
-            decode=decode,
-        )
+        return await self._send_as(auth, method, url, **options)
 
     async def _send_as(
         self,

@@ -100,12 +100,9 @@ class GatewayExecutor(StrawberryGraphQLCoreExecutionContext):
         result: Any,
         position_context: Any,
     ) -> AwaitableOrValue[dict[str, Any]]:
-        if self._fast:
-            plan = self._plan(return_type, field_details_list)
-            if plan is not None:
-                out = _attempt(self._completer(plan, None), result)
-                if out is not _MISS:
-                    return out  # type: ignore[no-any-return]
+        out = self._from_plan(return_type, field_details_list, result, None)
+        if out is not _MISS:
+            return out  # type: ignore[no-any-return]
         return super().complete_object_value(
             return_type, field_details_list, info, path, result, position_context
         )
@@ -119,20 +116,33 @@ class GatewayExecutor(StrawberryGraphQLCoreExecutionContext):
         items: Any,
         position_context: Any,
     ) -> AwaitableOrValue[list[Any]]:
-        if self._fast and isinstance(items, list | tuple):
-            non_null = isinstance(item_type, GraphQLNonNull)
-            named = item_type.of_type if isinstance(item_type, GraphQLNonNull) else item_type
-            if isinstance(named, GraphQLObjectType):
-                plan = self._plan(named, field_details_list)
-                if plan is not None:
-                    out = _attempt(self._completer(plan, non_null), items)
-                    if out is not _MISS:
-                        return out  # type: ignore[no-any-return]
+        non_null = isinstance(item_type, GraphQLNonNull)
+        named = item_type.of_type if isinstance(item_type, GraphQLNonNull) else item_type
+        if isinstance(named, GraphQLObjectType) and isinstance(items, list | tuple):
+            out = self._from_plan(named, field_details_list, items, non_null)
+            if out is not _MISS:
+                return out  # type: ignore[no-any-return]
         return super().complete_iterable_value(
             item_type, field_details_list, info, path, items, position_context
         )
 
     # -- plans ---------------------------------------------------------------------------
+
+    def _from_plan(
+        self,
+        type_: GraphQLObjectType,
+        field_details_list: FieldDetailsList,
+        value: Any,
+        list_of: bool | None,
+    ) -> Any:
+        """``value`` completed from its plan (an object, or with ``list_of`` a list of them),
+        or ``_MISS`` when there is no plan or the value does not fit it."""
+        if not self._fast:
+            return _MISS
+        plan = self._plan(type_, field_details_list)
+        if plan is None:
+            return _MISS
+        return _attempt(self._completer(plan, list_of), value)
 
     def _completer(self, plan: _Plan, list_of: bool | None) -> Completer:
         """The compiled function of an object (``list_of`` None) or of a list of them
