@@ -23,7 +23,13 @@ from app.models import GroupRecord
 from app.schema.context import Context
 from app.schema.inputs import GroupFilter
 from app.schema.selection import wants
-from app.schema.types import GroupConnection, GroupEdge, PageInfo, group_from_record
+from app.schema.types import (
+    GroupConnection,
+    GroupEdge,
+    PageInfo,
+    group_from_record,
+    prefetch_members,
+)
 
 MAX_FIRST = 200
 _NEEDS_MEMBERS = frozenset({"members", "memberCount"})
@@ -101,6 +107,8 @@ async def tenant_groups(
         )
         for i, r in enumerate(chunk.records)
     ]
+    if members:
+        await prefetch_members(info, [e.node for e in edges])
     return _connection(edges, offset + len(edges) < chunk.total, offset > 0, chunk.total)
 
 
@@ -202,6 +210,8 @@ async def merged_groups(
         taken[tid] += 1
         pos[tid] = positions.get(tid, 0) + taken[tid]
         edges.append(GroupEdge(cursor=_merged_cursor(pos), node=group_from_record(tid, record)))
+    if members:
+        await prefetch_members(info, [e.node for e in edges])
     has_next = any(pos.get(tid, 0) < sl.total for tid, sl in slices.items())
     total = sum(sl.total for sl in slices.values())
     return _connection(edges, has_next, bool(positions), total)

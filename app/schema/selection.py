@@ -45,3 +45,30 @@ def wants(info: Any, names: frozenset[str], depth: int = 3) -> bool:
 
 def _wants(info: Any, names: frozenset[str], depth: int) -> bool:
     return any(_walk(field.selections, names, depth) for field in info.selected_fields)
+
+
+def wants_in(field: SelectedField, names: frozenset[str], depth: int = 0) -> bool:
+    """Whether any of ``names`` is selected within ``depth`` levels below ``field``."""
+    return _walk(field.selections, names, depth)
+
+
+def selected_at(info: Any, paths: Iterable[tuple[str, ...]]) -> list[SelectedField]:
+    """The fields reached from the current field by any of ``paths`` (field names, through
+    fragments), e.g. ``("nodes", "members")`` from a connection: every alias of them."""
+    out: list[SelectedField] = []
+    for path in paths:
+        for field in info.selected_fields:
+            _follow(field.selections, path, out)
+    return out
+
+
+def _follow(selections: Iterable[Any], path: tuple[str, ...], out: list[SelectedField]) -> None:
+    for sel in selections:
+        if isinstance(sel, SelectedField):
+            if sel.name == path[0]:
+                if len(path) == 1:
+                    out.append(sel)
+                else:
+                    _follow(sel.selections, path[1:], out)
+        elif isinstance(sel, FragmentSpread | InlineFragment):
+            _follow(sel.selections, path, out)

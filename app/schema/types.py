@@ -7,6 +7,8 @@ small constant number of upstream requests per tenant.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import enum
 from datetime import datetime
 from functools import partial
@@ -24,7 +26,7 @@ from app.models import GroupRecord, MemberRecord, MemberRef
 from app.schema.context import Context
 from app.schema.execution import READY
 from app.schema.inputs import GroupFilter
-from app.schema.selection import wants
+from app.schema.selection import selected_at, wants, wants_in
 
 _MEMBER_DETAILS = frozenset({"loginId"})
 _MEMBER_GROUPS = frozenset({"groups"})
@@ -85,26 +87,82 @@ class Group(Node):
     def tenant(self, info: Info[Context, None]) -> Tenant:
         return tenant_type(info.context.gateway.tenants[self.tenant_id])
 
-    @strawberry.field
-    async def members(self, info: Info[Context, None]) -> list[Member]:
+    prefetched_members: strawberry.Private[list[Member] | None] = None
+
+    @strawberry.field(graphql_type=list["Member"], metadata={READY: "prefetched_members"})
+    def members(self, info: Info[Context, None]) -> Any:
+        # A ready list when the page prefetched it (prefetch_members), else a coroutine.
+        if self.prefetched_members is not None:
+            return self.prefetched_members
+        return self._load_members(info)
+
+    async def _load_members(self, info: Info[Context, None]) -> list[Member]:
         ctx = info.context
         refs = self.refs
         if refs is None:  # listed without members: read the whole group once
             refs = (await ctx.loaders[self.tenant_id].groups.load(self.scim_id)).members or ()
-        if not wants(info, _MEMBER_DETAILS, depth=0):
-            out = [member_from_ref(self.tenant_id, ref, None) for ref in refs]
-        else:
-            details = await load_each(ctx.loaders[self.tenant_id].members, [r.value for r in refs])
-            out = []
-            for ref, detail in zip(refs, details, strict=True):
-                if isinstance(detail, NotFound):
-                    detail = None
-                elif isinstance(detail, BaseException):
-                    raise detail
-                out.append(member_from_ref(self.tenant_id, ref, detail))
-        if wants(info, _MEMBER_GROUPS, depth=0):
-            await _prefetch_groups(ctx, self.tenant_id, out)
-        return out
+        details = wants(info, _MEMBER_DETAILS, depth=0)
+        [members] = await _members_of(
+            ctx, self.tenant_id, [refs], details, wants(info, _MEMBER_GROUPS, depth=0)
+        )
+        return members
+
+
+async def prefetch_members(info: Info[Context, None], groups: list[Group]) -> None:
+    """Resolve the members of a page's groups here, all at once, when the page's selection
+    asks for them (``info`` is the connection field's): each ``Group.members`` then returns a
+    ready list, and the whole page can be completed from one compiled plan instead of one
+    resolver, one set of futures and one graphql-core completion per group. Best effort: a
+    group whose members could not be read is left to its resolver, which reports the error
+    at its path (through the same loaders, so nothing is read twice)."""
+    wanted = selected_at(info, (("nodes", "members"), ("edges", "node", "members")))
+    if not wanted or not groups:
+        return
+    details = any(wants_in(f, _MEMBER_DETAILS) for f in wanted)
+    with_groups = any(wants_in(f, _MEMBER_GROUPS) for f in wanted)
+    by_tenant: dict[str, list[Group]] = {}
+    for group in groups:
+        if group.refs is not None:
+            by_tenant.setdefault(group.tenant_id, []).append(group)
+
+    async def one(tenant_id: str, ready: list[Group]) -> None:
+        with contextlib.suppress(Exception):
+            refs = [g.refs or () for g in ready]
+            lists = await _members_of(info.context, tenant_id, refs, details, with_groups)
+            for group, members in zip(ready, lists, strict=True):
+                group.prefetched_members = members
+
+    await asyncio.gather(*(one(t, ready) for t, ready in by_tenant.items()))
+
+
+async def _members_of(
+    ctx: Context,
+    tenant_id: str,
+    refs_per_group: list[tuple[MemberRef, ...]],
+    details: bool,
+    with_groups: bool,
+) -> list[list[Member]]:
+    """Each group's members as Member objects: with their details (loginId) when
+    ``details``, with their groups prefetched when ``with_groups``. A member whose details
+    failed (other than not found) fails the call."""
+    found: dict[str, MemberRecord | None] = {}
+    if details:
+        values = list(dict.fromkeys(r.value for refs in refs_per_group for r in refs))
+        for value, detail in zip(
+            values, await load_each(ctx.loaders[tenant_id].members, values), strict=True
+        ):
+            if isinstance(detail, NotFound):
+                detail = None
+            elif isinstance(detail, BaseException):
+                raise detail
+            found[value] = detail
+    lists = [
+        [member_from_ref(tenant_id, ref, found.get(ref.value)) for ref in refs]
+        for refs in refs_per_group
+    ]
+    if with_groups:
+        await asyncio.gather(*(_prefetch_groups(ctx, tenant_id, members) for members in lists))
+    return lists
 
 
 async def _prefetch_groups(ctx: Context, tenant_id: str, members: list[Member]) -> None:

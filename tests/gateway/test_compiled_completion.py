@@ -138,3 +138,17 @@ async def test_failed_members_groups_fail_at_the_same_paths(status: int) -> None
     assert fast == plain
     assert fast["errors"]
     assert fast["data"]["tenant"]["groups"] is None
+
+
+MERGED = """
+{ groups(first: 40) { totalCount edges { cursor node { tenant { id } displayName
+    members { display loginId groups { displayName memberCount } } } } } }
+"""
+
+
+async def test_merged_groups_of_all_tenants_with_members() -> None:
+    body = await _same(MERGED)
+    assert "errors" not in body
+    nodes = [e["node"] for e in body["data"]["groups"]["edges"]]
+    assert {n["tenant"]["id"] for n in nodes} == {"acme", "globex", "initech"}
+    assert all(n["members"] for n in nodes)

@@ -72,3 +72,23 @@ async def test_unexpected_exceptions_are_masked(
     assert body["errors"][0]["message"] == "Internal error."
     assert "extensions" not in body["errors"][0] or "code" not in body["errors"][0]["extensions"]
     assert "demo-access-key" not in str(body)
+
+
+async def test_members_that_cannot_be_read_fail_at_a_groups_path(
+    gateway: GatewayClient,
+) -> None:
+    """The page prefetches its groups' members in one go; when the details read fails, the
+    groups' own resolvers report it at a group's path, and nothing is read twice."""
+    await gateway.post('{ tenant(id: "acme") { groups(first: 1) { totalCount } } }')
+    gateway.reset_logs()
+    gateway.demo.descope.faults.pass_next(1)  # the page
+    gateway.demo.descope.faults.fail_next(1, 400)  # the management API read of the members
+    body = await gateway.post(
+        '{ tenant(id: "acme") { groups(first: 3) { nodes { displayName members { loginId } } } } }'
+    )
+    assert body["data"] == {"tenant": {"groups": None}}
+    # graphql-core reports the first; the others are under the position it nulled.
+    [error] = body["errors"]
+    assert error["path"] == ["tenant", "groups", "nodes", 0, "members"]
+    assert error["extensions"]["tenant"] == "acme"
+    assert gateway.upstream("acme") == 2  # the page and one members read, not one per group
