@@ -23,6 +23,7 @@ as tracing), since middleware must see every field.
 
 from __future__ import annotations
 
+import itertools
 import keyword
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -53,8 +54,9 @@ _MISS: Final = object()
 _SKIP_INCLUDE: Final = frozenset({"skip", "include"})
 _PASS_THROUGH: Final = (GraphQLString, GraphQLID)  # a str coerces to itself
 _INLINE_DEPTH: Final = 8  # deeper sub-plans become calls (Python caps nested blocks at 20)
+_SITES: Final = itertools.count()  # memo sites, unique across compiled functions
 
-Completer = Callable[[Any], Any]
+Completer = Callable[[Any, dict[int, Any]], Any]
 FieldDetailsList = list[FieldDetails]
 
 
@@ -88,6 +90,9 @@ class GatewayExecutor(StrawberryGraphQLCoreExecutionContext):
         # Compiled functions by plan (held in _plans, so ids stay unique): a plan tree is
         # hashed for the process-wide cache once per operation, not once per list.
         self._completers: dict[tuple[int, bool | None], Completer] = {}
+        # Objects completed inside lists, per list site: a page names the same few hundred
+        # groups thousands of times, and a completed object's dict is the same each time.
+        self._memo: dict[int, Any] = {}
 
     # -- graphql-core hooks --------------------------------------------------------------
 
@@ -142,7 +147,7 @@ class GatewayExecutor(StrawberryGraphQLCoreExecutionContext):
         plan = self._plan(type_, field_details_list)
         if plan is None:
             return _MISS
-        return _attempt(self._completer(plan, list_of), value)
+        return _attempt(self._completer(plan, list_of), value, self._memo)
 
     def _completer(self, plan: _Plan, list_of: bool | None) -> Completer:
         """The compiled function of an object (``list_of`` None) or of a list of them
@@ -246,9 +251,9 @@ def _type_check(type_: GraphQLObjectType) -> type | None:
     return origin if isinstance(origin, type) else object  # object: never matches exactly
 
 
-def _attempt(complete: Completer, value: Any) -> Any:
+def _attempt(complete: Completer, value: Any, memo: dict[int, Any]) -> Any:
     try:
-        return complete(value)
+        return complete(value, memo)
     except Exception:  # e.g. an attribute missing on an unchecked type: the ordinary way
         return _MISS
 
@@ -266,7 +271,7 @@ def _leaf(type_: GraphQLLeafType, value: Any) -> Any:
 
 @lru_cache(maxsize=512)
 def _compiled(plan: _Plan) -> Completer:
-    """``complete(value)``: the object's dict, or ``_MISS``."""
+    """``complete(value, memo)``: the object's dict, or ``_MISS``."""
     source = _Source()
     out = source.object(plan, "value", 1)
     source.line(1, f"return {out}")
@@ -275,7 +280,7 @@ def _compiled(plan: _Plan) -> Completer:
 
 @lru_cache(maxsize=512)
 def _compiled_list(plan: _Plan, non_null: bool) -> Completer:
-    """``complete(items)``: the list of the items' dicts, or ``_MISS``."""
+    """``complete(items, memo)``: the list of the items' dicts, or ``_MISS``."""
     source = _Source()
     field = _Field("", "", None, False, True, True, non_null, None, plan)
     source.complete(field, "value", 1)
@@ -287,12 +292,14 @@ class _Source:
     """The source of one completion function, and the globals it is compiled with."""
 
     def __init__(self) -> None:
+        self.prelude: list[str] = []
         self.lines: list[str] = []
         self.names: dict[str, Any] = {"MISS": _MISS}
         self.count = 0
 
     def function(self) -> Completer:
-        text = "def complete(value):\n" + "\n".join(self.lines) + "\n"
+        body = "\n".join([*self.prelude, *self.lines])
+        text = f"def complete(value, memo):\n{body}\n"
         exec(compile(text, "<completion plan>", "exec"), self.names)
         complete: Completer = self.names["complete"]
         return complete
@@ -355,17 +362,37 @@ class _Source:
         else:
             self.line(depth + 2, f"{items}.append(None)")
             self.line(depth + 2, "continue")
-        self.single(field, item, depth + 1)
+        self.single(field, item, depth + 1, item=True)
         self.line(depth + 1, f"{items}.append({item})")
         self.line(depth, f"{value} = {items}")
 
-    def single(self, field: _Field, value: str, depth: int) -> None:
+    def memo_site(self) -> str:
+        """A variable holding this site's memo (completed objects by id) for the operation."""
+        site = self.fresh("m")
+        key = self.bind(next(_SITES), "S")
+        self.prelude.append(f"    {site} = memo.get({key})")
+        self.prelude.append(f"    if {site} is None:")
+        self.prelude.append(f"        {site} = memo[{key}] = {{}}")
+        return site
+
+    def single(self, field: _Field, value: str, depth: int, *, item: bool = False) -> None:
         if field.plan is not None:
-            if depth < _INLINE_DEPTH:
+            if depth >= _INLINE_DEPTH:
+                call = self.bind(_compiled(field.plan), "P")
+                self.line(depth, f"{value} = {call}({value}, memo)")
+            elif item:  # an object in a list: made once per operation, then reused
+                site, held = self.memo_site(), self.fresh("h")
+                self.line(depth, f"{held} = {site}.get(id({value}))")
+                self.line(depth, f"if {held} is not None and {held}[0] is {value}:")
+                self.line(depth + 1, f"{value} = {held}[1]")
+                self.line(depth, "else:")
+                out = self.object(field.plan, value, depth + 1)
+                self.line(depth + 1, f"{site}[id({value})] = ({value}, {out})")
+                self.line(depth + 1, f"{value} = {out}")
+                return
+            else:
                 self.line(depth, f"{value} = {self.object(field.plan, value, depth)}")
                 return
-            call = self.bind(_compiled(field.plan), "P")
-            self.line(depth, f"{value} = {call}({value})")
         else:
             assert field.leaf is not None
             if field.leaf in _PASS_THROUGH:

@@ -50,9 +50,9 @@ async def _answer(
     completed = 0
     attempt = execution._attempt
 
-    def counting(complete: Any, value: Any) -> Any:
+    def counting(complete: Any, value: Any, memo: dict[int, Any]) -> Any:
         nonlocal completed
-        out = attempt(complete, value)
+        out = attempt(complete, value, memo)
         completed += out is not execution._MISS
         return out
 
