@@ -97,13 +97,18 @@ class TenantLoaders:
 
 
 class Loaders:
-    """All tenants' loaders for one request, built in the async context getter."""
+    """All tenants' loaders for one request, made in the async context getter. A tenant's
+    are built when the request first touches it (a ``node(id:)`` reads one tenant of many)."""
 
     def __init__(self, tenants: dict[str, Tenant]) -> None:
-        self._by_tenant = {tid: TenantLoaders(tenant) for tid, tenant in tenants.items()}
+        self._tenants = tenants
+        self._by_tenant: dict[str, TenantLoaders] = {}
 
     def __getitem__(self, tenant_id: str) -> TenantLoaders:
-        return self._by_tenant[tenant_id]
+        loaders = self._by_tenant.get(tenant_id)
+        if loaders is None:
+            loaders = self._by_tenant[tenant_id] = TenantLoaders(self._tenants[tenant_id])
+        return loaders
 
 
 async def load_each(loader: DataLoader[str, Any], keys: Sequence[str]) -> list[Any]:
