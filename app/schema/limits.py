@@ -215,13 +215,22 @@ def _cost_errors(
     return errors
 
 
+@lru_cache(maxsize=VALIDATION_CACHE_SIZE)
+def _static_cost_errors(
+    schema: GraphQLSchema, query: str, max_cost: int
+) -> tuple[GraphQLError, ...]:
+    """The cost rule's verdict on a document sent without variables."""
+    return tuple(_cost_errors(schema, _parsed(query, None), max_cost, None))
+
+
 class CachedValidation(SchemaExtension):
     """Validate each distinct document once instead of on every request.
 
     Validation was 38% of the gateway's CPU on a small query (bench scenario 3). graphql-core's
     rules and the depth, alias and introspection limits depend on the document alone, so
     their verdict is cached by query text. The cost rule reads the operation's variables
-    (``first: $n``), so it runs on every request, on its own, without a visit.
+    (``first: $n``), so with variables it runs on every request, on its own, without a
+    visit; without them its verdict is cached by text too.
     """
 
     def __init__(self, rules: tuple[type[ASTValidationRule], ...], max_cost: int) -> None:
@@ -234,8 +243,10 @@ class CachedValidation(SchemaExtension):
             schema = ec.schema._schema
             rules = (*ec.validation_rules, *self.rules)
             errors = list(_document_errors(schema, ec.query, rules))
-            if not errors:
+            if not errors and ec.variables:
                 errors = _cost_errors(schema, ec.graphql_document, self.max_cost, ec.variables)
+            elif not errors:  # without variables, the cost is the document's own: once per text
+                errors = list(_static_cost_errors(schema, ec.query, self.max_cost))
             ec.pre_execution_errors = errors
         yield
 
