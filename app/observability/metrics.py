@@ -2,9 +2,9 @@
 
 Each app has its own :class:`Metrics` (its own registry, so two apps in one process never mix
 counts). The request middleware puts it in :data:`current_metrics` for the request; the
-schema extension ``app.observability.graphql.GraphQLMetrics``, :func:`observe_batch` (called
-by the loaders) and :class:`UpstreamMetrics` (the observer the upstream send step calls) find
-it there.
+schema extension (``app.observability.graphql.record_operation``), :func:`observe_batch`
+(called by the loaders) and :class:`UpstreamMetrics` (the observer the upstream send step
+calls) find it there.
 
 Labels are bounded: operation names are clipped, upstream routes have ids replaced by
 ``{id}``, statuses are the HTTP code or ``timeout`` / ``unreachable``.

@@ -8,8 +8,7 @@ import strawberry
 from strawberry.extensions import MaskErrors, SchemaExtension
 
 from app.config import Limits
-from app.observability.graphql import GraphQLMetrics
-from app.schema.extensions import Authenticate, PartialErrors, should_mask
+from app.schema.extensions import GatewayOperation, should_mask
 from app.schema.limits import GatewaySchema
 from app.schema.mutations import Mutation
 from app.schema.queries import Query
@@ -32,10 +31,8 @@ def build_schema(
         types=[Group, Member],
         extensions=[
             *((tracing,) if tracing is not None else ()),
-            Authenticate,
-            PartialErrors,
-            GraphQLMetrics,
             lambda: MaskErrors(should_mask_error=should_mask, error_message="Internal error."),
+            GatewayOperation,  # last: its exits run first, so codes are set before masking
         ],
     )
 

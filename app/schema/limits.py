@@ -1,8 +1,9 @@
 """What one GraphQL operation may ask for, and how long it may take (the ``[limits]`` table).
 
-Before execution: Strawberry's depth, alias and token limiters, a cost rule (list sizes x
-depth, :func:`cost_rule`) and, when configured off, introspection. Every error they report is
-``BAD_USER_INPUT``: :class:`ClientErrorCodes` gives that code to each error raised before
+Before execution (:class:`CheckedDocument`): the token limit, Strawberry's depth and alias
+limiters, a cost rule (list sizes x depth, :func:`cost_rule`) and, when configured off,
+introspection. Every error they report is ``BAD_USER_INPUT``:
+:class:`app.schema.extensions.GatewayOperation` gives that code to each error raised before
 execution (no path, no exception of ours: syntax, validation, variable coercion).
 
 During execution: :class:`GatewaySchema` opens an :class:`~app.resilience.OperationScope`, so
@@ -47,7 +48,6 @@ from graphql.language import Visitor
 from strawberry.extensions import (
     DisableIntrospection,
     MaxAliasesLimiter,
-    MaxTokensLimiter,
     QueryDepthLimiter,
     SchemaExtension,
 )
@@ -174,21 +174,6 @@ def _parsed(query: str, max_tokens: int | None) -> DocumentNode:
     return parse(query, max_tokens=max_tokens)
 
 
-class CachedParse(SchemaExtension):
-    """Parse each distinct document once (graphql-core never mutates a parsed document).
-
-    A document that does not parse is not cached: Strawberry then parses it itself and
-    reports the syntax error (or the token limit) the usual way.
-    """
-
-    def on_parse(self) -> Iterator[None]:
-        ec = self.execution_context
-        if ec.query and ec.graphql_document is None:
-            with contextlib.suppress(GraphQLError):  # left to Strawberry's own parse to report
-                ec.graphql_document = _parsed(ec.query, ec.parse_options.get("max_tokens"))
-        yield
-
-
 @lru_cache(maxsize=VALIDATION_CACHE_SIZE)
 def _document_errors(
     schema: GraphQLSchema, query: str, rules: tuple[type[ASTValidationRule], ...]
@@ -223,8 +208,12 @@ def _static_cost_errors(
     return tuple(_cost_errors(schema, _parsed(query, None), max_cost, None))
 
 
-class CachedValidation(SchemaExtension):
-    """Validate each distinct document once instead of on every request.
+class CheckedDocument(SchemaExtension):
+    """Parse and validate each distinct document once, within the token limit.
+
+    Parsing: a document is parsed once per text (graphql-core never mutates a parsed one);
+    one that does not parse is not cached, so Strawberry parses it itself and reports the
+    syntax error (or the token limit, which it reads from ``parse_options``) the usual way.
 
     Validation was 38% of the gateway's CPU on a small query (bench scenario 3). graphql-core's
     rules and the depth, alias and introspection limits depend on the document alone, so
@@ -233,9 +222,20 @@ class CachedValidation(SchemaExtension):
     visit; without them its verdict is cached by text too.
     """
 
-    def __init__(self, rules: tuple[type[ASTValidationRule], ...], max_cost: int) -> None:
+    def __init__(
+        self, max_tokens: int, rules: tuple[type[ASTValidationRule], ...], max_cost: int
+    ) -> None:
+        self.max_tokens = max_tokens
         self.rules = rules
         self.max_cost = max_cost
+
+    def on_parse(self) -> Iterator[None]:
+        ec = self.execution_context
+        ec.parse_options["max_tokens"] = self.max_tokens
+        if ec.query and ec.graphql_document is None:
+            with contextlib.suppress(GraphQLError):  # left to Strawberry's own parse to report
+                ec.graphql_document = _parsed(ec.query, self.max_tokens)
+        yield
 
     def on_validate(self) -> Iterator[None]:
         ec = self.execution_context
@@ -261,39 +261,18 @@ def limit_extensions(limits: Limits) -> list[Callable[[], SchemaExtension]]:
     ]
     if not limits.introspection:
         rules += DisableIntrospection().validation_rules
-    return [
-        partial(MaxTokensLimiter, max_token_count=limits.max_tokens),
-        CachedParse,
-        partial(CachedValidation, tuple(rules), limits.max_cost),
-    ]
+    return [partial(CheckedDocument, limits.max_tokens, tuple(rules), limits.max_cost)]
 
 
 # -- the schema: deadline, upstream budget, codes on pre-execution errors ---------------------
 
 
-class ClientErrorCodes(SchemaExtension):
-    """Code every error raised before execution (syntax, validation, limits, variables)
-    BAD_USER_INPUT. Listed last, so it sees errors before MaskErrors does (hooks exit LIFO)."""
-
-    def on_operation(self) -> Iterator[None]:
-        yield
-        result = self.execution_context.result
-        for err in (result.errors if result is not None else None) or ():
-            original = err.original_error
-            if err.path is None and (original is None or isinstance(original, GraphQLError)):
-                err.extensions = {"code": BAD_USER_INPUT, **(err.extensions or {})}
-
-
 class GatewaySchema(strawberry.Schema):
-    """A Strawberry schema enforcing ``limits``: the limit extensions run before the given
-    ones, and each operation runs inside its deadline and upstream request budget."""
+    """A Strawberry schema enforcing ``limits``: the document checks run before the given
+    extensions, and each operation runs inside its deadline and upstream request budget."""
 
     def __init__(self, limits: Limits, *args: Any, **kwargs: Any) -> None:
-        kwargs["extensions"] = [
-            *limit_extensions(limits),
-            *kwargs.get("extensions", ()),
-            ClientErrorCodes,
-        ]
+        kwargs["extensions"] = [*limit_extensions(limits), *kwargs.get("extensions", ())]
         kwargs.setdefault("execution_context_class", GatewayExecutor)
         super().__init__(*args, **kwargs)
         self.limits = limits
