@@ -10,7 +10,8 @@ whose value was prefetched (:data:`READY`), ``__typename``, and objects or lists
 of the same. Each distinct plan is compiled once per process into a small Python function that
 reads those attributes into dicts (:func:`_compiled`). Only names of our own making go into its
 source; every value (response keys, which come from the client's query, classes, coercers) is
-bound as a global of the function.
+bound as a global of the function. Within one operation, an object met again at the same place
+of a list (a page names the same groups thousands of times) reuses the dict made for it.
 
 A plan is only an optimisation: whenever a value does not fit it (a null for a non-null field, a
 prefetched value that is not there, a scalar that does not coerce, an unexpected class), the
