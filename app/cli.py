@@ -60,10 +60,15 @@ def serve(
 
     from app.main import create_app
     from app.observability.logging import logging_config
-    from app.runtime import tune_gc
+    from app.runtime import gen0_threshold, tune_gc
 
     path = _config_path(config)
     settings = _load_checked(path)
+    try:
+        gen0_threshold()  # a bad $SCIM_GATEWAY_GC_GEN0 fails here, once, not in each worker
+    except ValueError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
     try:
         # Builds the app, which also reads the trusted-documents manifest: fail here, once,
         # rather than in every worker (the demo has nothing to check).

@@ -6,9 +6,11 @@ import gc
 from collections.abc import Iterator
 
 import pytest
+from typer.testing import CliRunner
 
 from app.asgi import app_from_env
-from app.runtime import GEN0_THRESHOLD, tune_gc
+from app.cli import cli
+from app.runtime import GC_ENV, GEN0_THRESHOLD, tune_gc
 
 
 @pytest.fixture(autouse=True)
@@ -47,3 +49,24 @@ def test_the_asgi_factory_tunes_its_worker(monkeypatch: pytest.MonkeyPatch) -> N
     gc.set_threshold(700, 10, 10)
     app_from_env()
     assert gc.get_threshold()[0] == GEN0_THRESHOLD
+
+
+def test_the_threshold_can_be_set_from_the_environment() -> None:
+    gc.set_threshold(700, 10, 10)
+    tune_gc({GC_ENV: "20000"})
+    assert gc.get_threshold()[0] == 20_000
+    gc.set_threshold(700, 10, 10)
+    tune_gc({GC_ENV: "700"})  # Python's own: left as it is
+    assert gc.get_threshold()[0] == 700
+
+
+@pytest.mark.parametrize("raw", ["0", "-5", "lots", "1.5"])
+def test_a_bad_threshold_is_refused_with_its_name(raw: str) -> None:
+    with pytest.raises(ValueError, match=GC_ENV):
+        tune_gc({GC_ENV: raw})
+
+
+def test_serve_refuses_a_bad_threshold_before_serving() -> None:
+    result = CliRunner().invoke(cli, ["serve"], env={GC_ENV: "lots", "SCIM_GATEWAY_CONFIG": ""})
+    assert result.exit_code == 2
+    assert GC_ENV in result.output
