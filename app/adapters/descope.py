@@ -145,7 +145,14 @@ def parse_external_groups(data: object) -> list[ExternalGroup]:
     """``{"groups": [{id, display, members: [{loginId, userId, display}]}]}``; every field is
     optional in the seed's types: a group needs an id, a member without userId is skipped."""
     return [
-        ExternalGroup(group_id, _opt_str(group, "display"), _members(members))
+        ExternalGroup(
+            group_id,
+            _opt_str(group, "display"),
+            tuple(
+                ExternalMember(user_id, _opt_str(m, "loginId"), _opt_str(m, "display"))
+                for m, user_id in _with_user_id(members)
+            ),
+        )
         for group, group_id, members in _checked_groups(data)
     ]
 
@@ -153,16 +160,10 @@ def parse_external_groups(data: object) -> list[ExternalGroup]:
 def parse_memberships(data: object) -> list[tuple[str, list[str]]]:
     """The same answer read for membership alone: each group's id and its members' userIds
     (a page's worth is thousands of entries; nothing else of them is needed)."""
-    out = []
-    for _, group_id, members in _checked_groups(data):
-        user_ids = []
-        for m in members:
-            if type(m) is dict or isinstance(m, Mapping):
-                user_id = m.get("userId")
-                if type(user_id) is str and user_id:
-                    user_ids.append(user_id)
-        out.append((group_id, user_ids))
-    return out
+    return [
+        (group_id, [user_id for _, user_id in _with_user_id(members)])
+        for _, group_id, members in _checked_groups(data)
+    ]
 
 
 def _checked_groups(data: object) -> Iterator[tuple[Mapping[str, Any], str, list[Any]]]:
@@ -182,19 +183,11 @@ def _checked_groups(data: object) -> Iterator[tuple[Mapping[str, Any], str, list
         yield group, group_id, members
 
 
-def _members(entries: list[Any]) -> tuple[ExternalMember, ...]:
-    """A management group's members; one without a userId is skipped."""
-    out = []
-    make = tuple.__new__
+def _with_user_id(entries: list[Any]) -> Iterator[tuple[Mapping[str, Any], str]]:
+    """The member entries that name a user, with its userId; any other entry is skipped.
+    (``_opt_str``'s rule, written out: a page's membership answer has thousands of entries.)"""
     for m in entries:
-        if type(m) is not dict and not isinstance(m, Mapping):
-            continue
-        user_id, login_id, display = m.get("userId"), m.get("loginId"), m.get("display")
-        if type(user_id) is not str or not user_id:
-            continue
-        if login_id is not None and (type(login_id) is not str or not login_id):
-            login_id = None
-        if display is not None and (type(display) is not str or not display):
-            display = None
-        out.append(make(ExternalMember, (user_id, login_id, display)))
-    return tuple(out)
+        if type(m) is dict or isinstance(m, Mapping):
+            user_id = m.get("userId")
+            if type(user_id) is str and user_id:
+                yield m, user_id
