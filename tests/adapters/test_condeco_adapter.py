@@ -8,6 +8,7 @@ from urllib.parse import parse_qs
 
 import httpx
 import pytest
+from tests.clock import Clock
 
 from app.adapters.condeco import CondecoAdapter
 from app.emulators import CondecoEmulator, SeedGroup, SeedPerson
@@ -18,16 +19,6 @@ CLIENT_ID, SECRET = "globex-client", "globex-secret"
 BASE = "http://condeco.test"
 TOKEN_KEY = "POST /api/V1/token"
 LIST_KEY = "GET /scim/api/V1/groups"
-
-
-class Clock:
-    """A monotonic clock the test moves by hand, shared by emulator and adapter."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ import httpx
 import pytest
 
 from app.emulators import CondecoEmulator, DescopeEmulator, ScimEmulator, SeedGroup, SeedPerson
+from tests.clock import Clock
 
 PEOPLE = [
     SeedPerson("Ada Okafor", "ada.okafor@acme.example.com"),
@@ -20,16 +21,6 @@ GROUPS = [
     SeedGroup("Engineering", "ext-eng", (1, 2, 3)),
     SeedGroup("Sales EMEA", None, ()),
 ]
-
-
-class Clock:
-    """A hand-driven monotonic clock, so token expiry is tested without sleeping."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture

@@ -13,6 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
+from tests.clock import Clock
 
 from app.adapters.http import Upstream
 from app.emulators import DemoEnvironment
@@ -44,16 +45,6 @@ async def gateway(demo: DemoEnvironment) -> AsyncIterator[GatewayClient]:
 async def deadline_gateway(demo: DemoEnvironment) -> AsyncIterator[GatewayClient]:
     async for client in open_hardened(demo, limits={"request_deadline_seconds": 0.5}):
         yield client
-
-
-class Clock:
-    """A monotonic clock the test moves by hand, so cool-downs never race a slow machine."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture
