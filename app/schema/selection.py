@@ -44,7 +44,7 @@ def wants(info: Any, names: frozenset[str], depth: int = 3) -> bool:
 
 
 def _wants(info: Any, names: frozenset[str], depth: int) -> bool:
-    return any(_walk(field.selections, names, depth) for field in info.selected_fields)
+    return any(wants_in(field, names, depth) for field in info.selected_fields)
 
 
 def wants_in(field: SelectedField, names: frozenset[str], depth: int = 0) -> bool:
