@@ -8,12 +8,12 @@ from urllib.parse import parse_qs
 
 import httpx
 import pytest
-from tests.clock import Clock
 
 from app.adapters.condeco import CondecoAdapter
 from app.emulators import CondecoEmulator, SeedGroup, SeedPerson
 from app.errors import NotFound, UpstreamError
 from app.models import BackendKind, GroupDraft, GroupPatch, GroupRecord
+from tests.clock import Clock
 
 CLIENT_ID, SECRET = "globex-client", "globex-secret"
 BASE = "http://condeco.test"

@@ -6,9 +6,9 @@ import re
 
 import httpx
 import pytest
-from tests.clock import Clock
 
 from app.emulators import CondecoEmulator
+from tests.clock import Clock
 
 GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
 PATCH = "urn:ietf:params:scim:api:messages:2.0:PatchOp"

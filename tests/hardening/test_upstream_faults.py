@@ -13,13 +13,13 @@ from typing import Any
 
 import httpx
 import pytest
-from tests.clock import Clock
 
 from app.adapters.http import Upstream
 from app.emulators import DemoEnvironment
 from app.errors import UpstreamUnavailable
 from app.resilience import CircuitBreaker, Resilience, RetryPolicy, operation_scope
 from app.resilience.retry import retry_after_seconds
+from tests.clock import Clock
 from tests.hardening.conftest import TENANTS, GatewayClient, open_hardened
 
 ONE_GROUP = '{ tenant(id: "%s") { groups(first: 1) { totalCount nodes { id } } } }'
