@@ -15,7 +15,7 @@ from aiodataloader import DataLoader
 
 from app.errors import GatewayError
 from app.gateway import Tenant
-from app.models import GroupRecord, MemberRecord
+from app.models import GroupName, GroupRecord, MemberRecord
 from app.observability.metrics import observe_batch
 
 T = TypeVar("T")
@@ -49,6 +49,8 @@ class TenantLoaders:
         # The complete groups this request holds (primed or read), by id: what the groups
         # loader would answer at once, without a future per key.
         self._held: dict[str, GroupRecord] = {}
+        # Groups a membership answer named without their whole record, by id.
+        self._names: dict[str, GroupName] = {}
 
     def prime_groups(self, records: Iterable[GroupRecord]) -> None:
         """Remember complete groups read by a search, so relations do not read them again."""
@@ -61,6 +63,7 @@ class TenantLoaders:
         """Drop a group after a write, so the next read sees the backend's new state."""
         self.groups.clear(group_id)
         self._held.pop(group_id, None)
+        self._names.pop(group_id, None)
 
     async def groups_by_id(self, keys: Sequence[str]) -> list[GroupRecord | Exception]:
         """``load_each(self.groups, keys)``, but only groups this request does not hold yet go
@@ -70,6 +73,14 @@ class TenantLoaders:
         missing = [key for key in keys if key not in held]
         loaded = dict(zip(missing, await load_each(self.groups, missing), strict=True))
         return [held[key] if key in held else loaded[key] for key in keys]
+
+    async def names_by_id(self, keys: Sequence[str]) -> list[GroupRecord | GroupName | Exception]:
+        """``groups_by_id``, for a caller that needs no more than a name: a group a membership
+        answer named is not read whole (with Descope, that saves scanning the tenant)."""
+        names = self._names
+        whole = [key for key in keys if key not in names or key in self._held]
+        found = dict(zip(whole, await self.groups_by_id(whole), strict=True))
+        return [found[key] if key in found else names[key] for key in keys]
 
     async def _load_groups(self, keys: list[str]) -> list[GroupRecord | Exception]:
         observe_batch(self.tenant.id, "groups", len(keys))
@@ -86,6 +97,8 @@ class TenantLoaders:
         async def call() -> list[list[str] | Exception]:
             membership = await self.tenant.backend.groups_of_members(keys)
             self.prime_groups(membership.records)
+            for name in membership.names:
+                self._names[name.id] = name
             return membership.group_ids
 
         return await _per_key(self.tenant.id, keys, call)

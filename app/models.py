@@ -50,6 +50,14 @@ class GroupRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class GroupName:
+    """A group known only by its id and display name: not a whole record."""
+
+    id: str
+    display_name: str
+
+
+@dataclass(frozen=True, slots=True)
 class MemberRecord:
     """What a backend knows of one member beyond the group's ``members`` entry."""
 
@@ -104,6 +112,10 @@ class Membership:
 
     group_ids: list[list[str] | Exception]
     records: Sequence[GroupRecord] = field(default_factory=list)
+    names: Sequence[GroupName] = field(default_factory=list)
+    """Groups the backend named without returning them whole (Descope's management API answers
+    id, display and members, not externalId or meta): enough for a selection of members'
+    groups that asks for nothing else."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,7 +22,7 @@ import httpx
 from app.adapters.scim import ScimAdapter
 from app.adapters.scimwire import WireError
 from app.errors import GatewayError, NotFound
-from app.models import BackendKind, Capabilities, MemberRecord, Membership
+from app.models import BackendKind, Capabilities, GroupName, MemberRecord, Membership
 from app.resilience import Resilience
 
 DESCOPE_CAPABILITIES = Capabilities(
@@ -82,7 +82,8 @@ class DescopeAdapter(ScimAdapter):
 
     async def groups_of_members(self, member_ids: Sequence[str]) -> Membership:
         """ONE management call for the whole batch; no full records (the management API has
-        no externalId or meta). Without a management key: SCIM ``members eq`` filters."""
+        no externalId or meta), but each group's display name, which is all a selection of
+        members' groups often asks. Without a management key: SCIM ``members eq`` filters."""
         if self._mgmt_auth is None:
             return await super().groups_of_members(member_ids)
         if not member_ids:
@@ -92,12 +93,15 @@ class DescopeAdapter(ScimAdapter):
         except GatewayError as exc:
             return Membership(group_ids=[exc for _ in member_ids])
         by_member: dict[str, list[str]] = {m: [] for m in member_ids}
-        for group_id, user_ids in groups:
+        names: list[GroupName] = []
+        for group_id, display, user_ids in groups:
+            if display is not None:
+                names.append(GroupName(group_id, display))
             for user_id in user_ids:
                 ids = by_member.get(user_id)
                 if ids is not None and group_id not in ids:
                     ids.append(group_id)
-        return Membership(group_ids=[list(by_member[m]) for m in member_ids])
+        return Membership(group_ids=[list(by_member[m]) for m in member_ids], names=names)
 
     async def get_members(self, member_ids: Sequence[str]) -> list[MemberRecord | Exception]:
         """The same ONE management call, read for loginId/userId/display; a user in no group
@@ -157,12 +161,12 @@ def parse_external_groups(data: object) -> list[ExternalGroup]:
     ]
 
 
-def parse_memberships(data: object) -> list[tuple[str, list[str]]]:
-    """The same answer read for membership alone: each group's id and its members' userIds
-    (a page's worth is thousands of entries; nothing else of them is needed)."""
+def parse_memberships(data: object) -> list[tuple[str, str | None, list[str]]]:
+    """The same answer read for membership: each group's id, its display name and its
+    members' userIds (a page's worth is thousands of entries; nothing else of them is needed)."""
     return [
-        (group_id, [user_id for _, user_id in _with_user_id(members)])
-        for _, group_id, members in _checked_groups(data)
+        (group_id, _opt_str(group, "display"), [user_id for _, user_id in _with_user_id(members)])
+        for group, group_id, members in _checked_groups(data)
     ]
 
 

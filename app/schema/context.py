@@ -25,10 +25,11 @@ class Context(BaseContext):
         self.loaders = Loaders(gateway.tenants)
         self.nodes: dict[tuple[str, str], tuple[Any, Any]] = {}
         """GraphQL objects made from records in this request, by (tenant, SCIM id)."""
-        self.group_lists: dict[str, DataLoader[tuple[str, ...], Any]] = {}
-        """Per tenant, the loader of members' groups as GraphQL objects (``types.group_lists``)."""
-        self.selections: dict[tuple[int, frozenset[str], int], bool] = {}
-        """``selection.wants`` answers of this request, by field node."""
+        self.group_lists: dict[tuple[str, bool], DataLoader[tuple[str, ...], Any]] = {}
+        """Per tenant, and for selections that need groups whole or only their names, the
+        loader of members' groups as GraphQL objects (``types.group_lists``)."""
+        self.selections: dict[tuple[Any, ...], bool] = {}
+        """``selection.wants`` and ``wants_only`` answers of this request, by field node."""
         self.partial_errors: list[GraphQLError] = []
         """Errors of one tenant inside an answer that still carries the others' data."""
 
@@ -59,9 +60,10 @@ class Context(BaseContext):
     def forget_group(self, tenant_id: str, group_id: str) -> None:
         """After a write: drop the group and every member's group list made from it."""
         self.loaders[tenant_id].forget_group(group_id)
-        lists = self.group_lists.get(tenant_id)
-        if lists is not None:
-            lists.clear_all()
+        for names_only in (False, True):
+            lists = self.group_lists.get((tenant_id, names_only))
+            if lists is not None:
+                lists.clear_all()
 
     def writable_tenant(self, tenant_id: str) -> Tenant:
         tenant = self.tenant(tenant_id)

@@ -31,9 +31,7 @@ def wants(info: Any, names: frozenset[str], depth: int = 3) -> bool:
 
     Memoised per request by field node (a page asks it of every group), when the context has
     a ``selections`` dict: the document does not change during the request."""
-    memo: dict[tuple[int, frozenset[str], int], bool] | None = getattr(
-        info.context, "selections", None
-    )
+    memo: dict[tuple[Any, ...], bool] | None = getattr(info.context, "selections", None)
     if memo is None:
         return _wants(info, names, depth)
     key = (id(info._raw_info.field_nodes[0]), names, depth)
@@ -55,11 +53,45 @@ def wants_in(field: SelectedField, names: frozenset[str], depth: int = 0) -> boo
 def selected_at(info: Any, paths: Iterable[tuple[str, ...]]) -> list[SelectedField]:
     """The fields reached from the current field by any of ``paths`` (field names, through
     fragments), e.g. ``("nodes", "members")`` from a connection: every alias of them."""
+    return [found for path in paths for found in below(info.selected_fields, path)]
+
+
+def below(fields: Iterable[SelectedField], path: tuple[str, ...]) -> list[SelectedField]:
+    """The fields reached from ``fields`` by ``path`` (field names, through fragments)."""
     out: list[SelectedField] = []
-    for path in paths:
-        for field in info.selected_fields:
-            _follow(field.selections, path, out)
+    for field in fields:
+        _follow(field.selections, path, out)
     return out
+
+
+def selects_only(field: SelectedField, names: frozenset[str]) -> bool:
+    """Whether every field selected directly below ``field`` (through fragments) is in
+    ``names``."""
+    return _only(field.selections, names)
+
+
+def wants_only(info: Any, names: frozenset[str], path: tuple[str, ...] = ()) -> bool:
+    """Whether every field reached by ``path`` from the current field (every alias; the
+    current field itself for ``()``) selects only ``names``. Memoised like :func:`wants`."""
+    memo: dict[tuple[Any, ...], bool] | None = getattr(info.context, "selections", None)
+    key = (id(info._raw_info.field_nodes[0]), names, path)
+    found = memo.get(key) if memo is not None else None
+    if found is None:
+        fields = below(info.selected_fields, path) if path else info.selected_fields
+        found = all(selects_only(field, names) for field in fields)
+        if memo is not None:
+            memo[key] = found
+    return found
+
+
+def _only(selections: Iterable[Any], names: frozenset[str]) -> bool:
+    for sel in selections:
+        if isinstance(sel, SelectedField):
+            if sel.name not in names:
+                return False
+        elif isinstance(sel, FragmentSpread | InlineFragment) and not _only(sel.selections, names):
+            return False
+    return True
 
 
 def _follow(selections: Iterable[Any], path: tuple[str, ...], out: list[SelectedField]) -> None:

@@ -22,14 +22,16 @@ from app import ids
 from app.errors import NotFound
 from app.gateway import Tenant as TenantRuntime
 from app.loaders import load_each
-from app.models import GroupRecord, MemberRecord, MemberRef
+from app.models import GroupName, GroupRecord, MemberRecord, MemberRef
 from app.schema.context import Context
 from app.schema.execution import READY
 from app.schema.inputs import GroupFilter
-from app.schema.selection import selected_at, wants, wants_in
+from app.schema.selection import below, selected_at, selects_only, wants, wants_only
 
 _MEMBER_DETAILS = frozenset({"loginId"})
 _MEMBER_GROUPS = frozenset({"groups"})
+_GROUP_NAME = frozenset({"id", "scimId", "displayName", "tenant", "__typename"})
+"""A group's fields known from its id and display name alone (``group_from_name``)."""
 
 
 @strawberry.enum
@@ -102,8 +104,10 @@ class Group(Node):
         if refs is None:  # listed without members: read the whole group once
             refs = (await ctx.loaders[self.tenant_id].groups.load(self.scim_id)).members or ()
         details = wants(info, _MEMBER_DETAILS, depth=0)
+        with_groups = wants(info, _MEMBER_GROUPS, depth=0)
+        names_only = with_groups and wants_only(info, _GROUP_NAME, ("groups",))
         [members] = await _members_of(
-            ctx, self.tenant_id, [refs], details, wants(info, _MEMBER_GROUPS, depth=0)
+            ctx, self.tenant_id, [refs], details, with_groups, names_only=names_only
         )
         return members
 
@@ -118,8 +122,9 @@ async def prefetch_members(info: Info[Context, None], groups: list[Group]) -> No
     wanted = selected_at(info, (("nodes", "members"), ("edges", "node", "members")))
     if not wanted or not groups:
         return
-    details = any(wants_in(f, _MEMBER_DETAILS) for f in wanted)
-    with_groups = any(wants_in(f, _MEMBER_GROUPS) for f in wanted)
+    details = bool(below(wanted, ("loginId",)))
+    groups_wanted = below(wanted, ("groups",))
+    names_only = all(selects_only(f, _GROUP_NAME) for f in groups_wanted)
     by_tenant: dict[str, list[Group]] = {}
     for group in groups:
         if group.refs is not None:
@@ -128,7 +133,9 @@ async def prefetch_members(info: Info[Context, None], groups: list[Group]) -> No
     async def one(tenant_id: str, ready: list[Group]) -> None:
         with contextlib.suppress(Exception):
             refs = [g.refs or () for g in ready]
-            lists = await _members_of(info.context, tenant_id, refs, details, with_groups)
+            lists = await _members_of(
+                info.context, tenant_id, refs, details, bool(groups_wanted), names_only=names_only
+            )
             for group, members in zip(ready, lists, strict=True):
                 group.prefetched_members = members
 
@@ -141,10 +148,13 @@ async def _members_of(
     refs_per_group: list[tuple[MemberRef, ...]],
     details: bool,
     with_groups: bool,
+    *,
+    names_only: bool = False,
 ) -> list[list[Member]]:
     """Each group's members as Member objects: with their details (loginId) when
-    ``details``, with their groups prefetched when ``with_groups``. A member whose details
-    failed (other than not found) fails the call."""
+    ``details``, with their groups prefetched when ``with_groups`` (which may be known by
+    name alone when ``names_only``). A member whose details failed (other than not found)
+    fails the call."""
     found: dict[str, MemberRecord | None] = {}
     if details:
         values = list(dict.fromkeys(r.value for refs in refs_per_group for r in refs))
@@ -161,17 +171,20 @@ async def _members_of(
         for refs in refs_per_group
     ]
     if with_groups:
-        await asyncio.gather(*(_prefetch_groups(ctx, tenant_id, members) for members in lists))
+        loader = group_lists(ctx, tenant_id, names_only=names_only)
+        await asyncio.gather(*(_prefetch_groups(loader, members) for members in lists))
     return lists
 
 
-async def _prefetch_groups(ctx: Context, tenant_id: str, members: list[Member]) -> None:
+async def _prefetch_groups(
+    loader: DataLoader[tuple[str, ...], GroupLists], members: list[Member]
+) -> None:
     """Resolve the members' groups here, for all of them at once, so that ``Member.groups``
     returns a ready list instead of one coroutine per member: with thousands of members on a
     page, those coroutines were the largest share of the gateway's CPU. Every group's
     ``members`` runs in the same tick, so the whole page's members share one batch. A member
     whose groups failed is left to ``Member.groups``, which reports the error at its own path."""
-    lists = await group_lists(ctx, tenant_id).load(tuple(m.scim_id for m in members))
+    lists = await loader.load(tuple(m.scim_id for m in members))
     for member, groups in zip(members, lists, strict=True):
         if isinstance(groups, list):
             member.prefetched = groups
@@ -181,18 +194,23 @@ GroupLists = list[list["Group"] | Exception]
 """Per member asked for, its groups as Group objects, or why they could not be read."""
 
 
-def group_lists(ctx: Context, tenant_id: str) -> DataLoader[tuple[str, ...], GroupLists]:
+def group_lists(
+    ctx: Context, tenant_id: str, *, names_only: bool
+) -> DataLoader[tuple[str, ...], GroupLists]:
     """This request's loader of members' groups as Group objects, for one tenant. A key is a
-    tuple of member ids (one group's members): a future per group, not per member."""
-    loader = ctx.group_lists.get(tenant_id)
+    tuple of member ids (one group's members): a future per group, not per member. With
+    ``names_only`` (the selection asks for nothing but :data:`_GROUP_NAME`), a group the
+    membership answer named is not read whole."""
+    key = (tenant_id, names_only)
+    loader = ctx.group_lists.get(key)
     if loader is None:
-        batch = partial(_load_group_lists, ctx, tenant_id)
-        loader = ctx.group_lists[tenant_id] = DataLoader(cast(Any, batch))
+        batch = partial(_load_group_lists, ctx, tenant_id, names_only)
+        loader = ctx.group_lists[key] = DataLoader(cast(Any, batch))
     return loader
 
 
 async def _load_group_lists(
-    ctx: Context, tenant_id: str, keys: list[tuple[str, ...]]
+    ctx: Context, tenant_id: str, names_only: bool, keys: list[tuple[str, ...]]
 ) -> list[GroupLists]:
     """One batch for all the members asked for in a tick: their group ids through the
     ``member_groups`` loader, then every group they name at once, each made into a Group once."""
@@ -200,7 +218,8 @@ async def _load_group_lists(
     member_ids = list(dict.fromkeys(m for key in keys for m in key))
     per_member = await load_each(loaders.member_groups, member_ids)
     wanted = list(dict.fromkeys(g for ids in per_member if isinstance(ids, list) for g in ids))
-    records = dict(zip(wanted, await loaders.groups_by_id(wanted), strict=True))
+    read = loaders.names_by_id if names_only else loaders.groups_by_id
+    records = dict(zip(wanted, await read(wanted), strict=True))
     made: dict[str, list[Group] | Exception] = {}
     for member_id, group_ids in zip(member_ids, per_member, strict=True):
         if not isinstance(group_ids, list):
@@ -237,10 +256,12 @@ class Member(Node):
         # coroutine graphql-core awaits (a sync resolver costs nothing when data is there).
         if self.prefetched is not None:
             return self.prefetched
-        return self._load_groups(info.context)
+        return self._load_groups(info)
 
-    async def _load_groups(self, ctx: Context) -> list[Group]:
-        [groups] = await group_lists(ctx, self.tenant_id).load((self.scim_id,))
+    async def _load_groups(self, info: Info[Context, None]) -> list[Group]:
+        names_only = wants_only(info, _GROUP_NAME)
+        loader = group_lists(info.context, self.tenant_id, names_only=names_only)
+        [groups] = await loader.load((self.scim_id,))
         if isinstance(groups, Exception):
             raise groups
         return groups
@@ -287,22 +308,44 @@ def group_from_record(tenant_id: str, record: GroupRecord) -> Group:
     )
 
 
-def group_node(ctx: Context, tenant_id: str, record: GroupRecord) -> Group:
-    """``group_from_record``, made once per record and request: a page of members' groups
-    names the same few hundred groups thousands of times."""
+def group_node(ctx: Context, tenant_id: str, record: GroupRecord | GroupName) -> Group:
+    """``group_from_record`` (or ``group_from_name``), made once per record and request: a
+    page of members' groups names the same few hundred groups thousands of times."""
     key = (tenant_id, record.id)
     held = ctx.nodes.get(key)
     if held is None or held[0] is not record:  # a write since replaced the record
-        held = ctx.nodes[key] = (record, group_from_record(tenant_id, record))
+        made = (
+            group_from_record(tenant_id, record)
+            if isinstance(record, GroupRecord)
+            else group_from_name(tenant_id, record)
+        )
+        held = ctx.nodes[key] = (record, made)
     node: Group = held[1]
     return node
 
 
+def group_from_name(tenant_id: str, name: GroupName) -> Group:
+    """A Group for a selection of :data:`_GROUP_NAME` only: its other fields are unknown, so
+    it must never be completed for any other selection (``group_lists`` keeps them apart)."""
+    return Group(
+        id=strawberry.ID(ids.encode_id("Group", tenant_id, name.id)),
+        scim_id=name.id,
+        display_name=name.display_name,
+        external_id=None,
+        member_count=0,
+        created=None,
+        last_modified=None,
+        version=None,
+        tenant_id=tenant_id,
+        refs=None,
+    )
+
+
 def group_nodes(
-    ctx: Context, tenant_id: str, records: list[GroupRecord | Exception]
+    ctx: Context, tenant_id: str, records: list[GroupRecord | GroupName | Exception]
 ) -> list[Group]:
     """A member's groups: a group deleted between the two reads is left out; any other
-    failure is raised."""
+    failure is raised. Each is made once per record (or name) and request."""
     out = []
     for record in records:
         if isinstance(record, NotFound):

@@ -8,8 +8,9 @@ max_filter_terms)`` or-filter chunks (sent concurrently) and a scan of the whole
 ``ceil(groups / max_page_size)`` pages (the adapter scans only when that is strictly fewer):
 
 - Descope (``DescopeAdapter``): 1 list page + 1 ``POST /v1/mgmt/group/member/all`` for every
-  member on the page + a batch of ``id eq`` reads of the groups those members are in that were
-  not on the page (groups on the page are primed).
+  member on the page. Its answer names each group, and the query asks members' groups for
+  their displayName alone, so no group is read whole (a selection asking for more, such as
+  externalId, adds a batch of ``id eq`` reads of the groups not on the page).
 - Condeco (``CondecoAdapter``, no ``/.search``): 1 list page + a batch of ``members eq`` reads
   of the page's distinct members; the answers are whole groups, so nothing is read twice. The
   token is fetched once per lifetime (cold start).
@@ -25,7 +26,6 @@ from collections.abc import Callable, Iterable
 from scim2_models import Group as ScimGroup
 
 from app.adapters.condeco import CONDECO_CAPABILITIES
-from app.adapters.descope import DESCOPE_CAPABILITIES
 from app.emulators import DESCOPE_TENANT_ID, DemoEnvironment, build_demo
 from app.models import Capabilities
 from bench.report import Row
@@ -85,9 +85,7 @@ def design_bound(kind: str, directory: Directory, n: int) -> int:
     reached = _groups_of(directory, members)
     listing = _pages(n, LIST_PAGE_CAP)
     if kind == "descope":
-        on_page = {gid for gid, _ in page}
-        unread = [gid for gid, _ in directory if gid in reached and gid not in on_page]
-        return listing + 1 + _batch_cost(unread, directory, DESCOPE_CAPABILITIES, len)
+        return listing + 1
     if kind == "condeco":
 
         def holding(chunk: list[str]) -> int:

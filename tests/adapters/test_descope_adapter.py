@@ -95,6 +95,9 @@ async def test_sixty_members_groups_load_in_one_management_call(
     assert membership.group_ids[59] == []
     assert membership.group_ids[-1] == []
     assert membership.records == []  # the management API has no externalId or meta
+    # ... but it names every group it returns
+    names = {n.id: n.display_name for n in membership.names}
+    assert {names[g] for g in membership.group_ids[0]} == {"Evens", "Firsts", "Team 00"}  # type: ignore[union-attr]
 
 
 async def test_members_come_from_the_management_call_with_login_ids(
@@ -182,7 +185,11 @@ def test_memberships_read_the_same_answer_by_the_same_rules() -> None:
             {"id": "g3"},
         ]
     }
-    assert parse_memberships(answer) == [("g1", ["u1"]), ("g2", ["u1", "u2"]), ("g3", [])]
+    assert parse_memberships(answer) == [
+        ("g1", None, ["u1"]),
+        ("g2", "Two", ["u1", "u2"]),
+        ("g3", None, []),
+    ]
     assert [[m.user_id for m in g.members] for g in parse_external_groups(answer)] == [
         ["u1"],
         ["u1", "u2"],

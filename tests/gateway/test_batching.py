@@ -7,19 +7,20 @@ The query reads a page of groups, each group's members and each member's groups:
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 
-from app.emulators import DemoEnvironment, build_demo
+from app.emulators import DESCOPE_TENANT_ID, DemoEnvironment, build_demo
 from tests.gateway.conftest import TENANTS, GatewayClient, open_client
 
 QUERY = """query($n: Int) { tenants { id groups(first: $n) {
   nodes { displayName members { display groups { displayName } } } } } }"""
 
-# One list page, then for Descope one management call for all members' groups plus the
-# groups not on the page (two 100-group pages); Condeco one scan of the tenant (no .search);
-# scim one POST /Groups/.search paged at 100.
-EXPECTED = {"acme": 4, "globex": 2, "initech": 3}
+# One list page, then for Descope one management call for all members' groups (it names each
+# group, and the query asks members' groups for nothing more); Condeco one scan of the tenant
+# (no .search); scim one POST /Groups/.search paged at 100.
+EXPECTED = {"acme": 2, "globex": 2, "initech": 3}
 
 
 @pytest.fixture
@@ -70,3 +71,65 @@ async def test_group_by_id_lookups_batch_into_one_filter(gateway: GatewayClient)
     assert len(data) == 12
     assert gateway.demo.condeco.log.counts["GET /scim/api/V1/groups"] == 1
     assert gateway.demo.condeco.log.total == 1
+
+
+WHOLE = """query($n: Int) { tenant(id: "acme") { groups(first: $n) {
+  nodes { members { scimId groups { %s } } } } } }"""
+
+
+async def test_members_groups_are_read_whole_only_when_the_selection_needs_more_than_a_name(
+    sized_gateway: GatewayClient,
+) -> None:
+    sized_gateway.reset_logs()
+    named = await sized_gateway.data(WHOLE % "id scimId displayName __typename", {"n": 30})
+    assert sized_gateway.upstream("acme") == 2
+    sized_gateway.reset_logs()
+    whole = await sized_gateway.data(WHOLE % "id scimId displayName externalId", {"n": 30})
+    # the groups not on the page, read whole: a scan of the tenant's 120 groups, 100 a page
+    assert sized_gateway.upstream("acme") == 4
+    store = sized_gateway.demo.descope.store(DESCOPE_TENANT_ID).groups
+    pairs = 0
+    for a, b in zip(_members(named), _members(whole), strict=True):
+        assert [{k: g[k] for k in ("id", "scimId", "displayName")} for g in b["groups"]] == [
+            {k: g[k] for k in ("id", "scimId", "displayName")} for g in a["groups"]
+        ]
+        for group in b["groups"]:
+            assert group["externalId"] == store[group["scimId"]].external_id
+            pairs += 1
+    assert pairs > 600
+
+
+async def test_aliases_asking_names_and_more_each_get_what_they_asked(
+    sized_gateway: GatewayClient,
+) -> None:
+    data = await sized_gateway.data(
+        '{ tenant(id: "acme") { groups(first: 5) { nodes { members { '
+        "a: groups { displayName } b: groups { displayName externalId } } } } } }"
+    )
+    store = sized_gateway.demo.descope.store(DESCOPE_TENANT_ID).groups
+    by_name = {g.display_name: g.external_id for g in store.values()}
+    members = [m for g in data["tenant"]["groups"]["nodes"] for m in g["members"]]
+    assert members
+    for member in members:
+        assert [g["displayName"] for g in member["a"]] == [g["displayName"] for g in member["b"]]
+        assert all(g["externalId"] == by_name[g["displayName"]] for g in member["b"])
+
+
+def _members(data: dict[str, Any]) -> list[dict[str, Any]]:
+    return [m for g in data["tenant"]["groups"]["nodes"] for m in g["members"]]
+
+
+async def test_one_members_groups_by_name_or_whole_agree(sized_gateway: GatewayClient) -> None:
+    store = sized_gateway.demo.descope.store(DESCOPE_TENANT_ID).groups
+    member = next(iter(next(iter(store.values())).members))
+    query = '{ tenant(id: "acme") { member(scimId: "%s") { groups { %s } } } }'
+    sized_gateway.reset_logs()
+    named = await sized_gateway.data(query % (member, "displayName"))
+    by_name = sized_gateway.upstream("acme")
+    whole = await sized_gateway.data(query % (member, "displayName externalId"))
+    expected = {g.display_name: g.external_id for g in store.values() if member in g.members}
+    assert {g["displayName"] for g in named["tenant"]["member"]["groups"]} == set(expected)
+    assert {
+        g["displayName"]: g["externalId"] for g in whole["tenant"]["member"]["groups"]
+    } == expected
+    assert by_name == 2  # its details and its groups, one management call each: no group read
