@@ -1,17 +1,20 @@
 """Per-request, per-tenant dataloaders: every relation goes through these.
 
-Built in the GraphQL context getter, once per request (aiodataloader binds the running event
-loop when constructed), so nothing cached here outlives the request. Each batch function
-returns one value per key, in order; a key that failed gets its exception, and a whole-batch
-upstream failure becomes that exception for every key rather than an unhandled error.
+Built per request (in the GraphQL context getter; a tenant's on first use), so nothing cached
+here outlives the request. Each batch function returns one value per key, in order; a key that
+failed gets its exception, and a whole-batch upstream failure becomes that exception for every
+key rather than an unhandled error.
+
+The loaders are :class:`ManyLoader`, not aiodataloader's DataLoader: the gateway asks for keys
+by the hundred (a page's members, their groups), and a DataLoader's future and callbacks per
+key cost more than the work done for the key.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable, Sequence
-from typing import Any, TypeVar, cast
-
-from aiodataloader import DataLoader
+import asyncio
+from collections.abc import Awaitable, Callable, Hashable, Iterable, Sequence
+from typing import Any, Generic, TypeVar
 
 from app.errors import GatewayError
 from app.gateway import Tenant
@@ -19,6 +22,8 @@ from app.models import GroupName, GroupRecord, MemberRecord
 from app.observability.metrics import observe_batch
 
 T = TypeVar("T")
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
 
 
 async def _per_key(
@@ -39,16 +44,9 @@ class TenantLoaders:
 
     def __init__(self, tenant: Tenant) -> None:
         self.tenant = tenant
-        # aiodataloader resolves a key to the Exception its batch returned for it (load() raises
-        # it), but its stubs only admit values: hence the casts.
-        self.groups: DataLoader[str, GroupRecord] = DataLoader(cast(Any, self._load_groups))
-        self.member_groups: DataLoader[str, list[str]] = DataLoader(
-            cast(Any, self._load_member_groups)
-        )
-        self.members: DataLoader[str, MemberRecord] = DataLoader(cast(Any, self._load_members))
-        # The complete groups this request holds (primed or read), by id: what the groups
-        # loader would answer at once, without a future per key.
-        self._held: dict[str, GroupRecord] = {}
+        self.groups: ManyLoader[str, GroupRecord] = ManyLoader(self._load_groups)
+        self.member_groups: ManyLoader[str, list[str]] = ManyLoader(self._load_member_groups)
+        self.members: ManyLoader[str, MemberRecord] = ManyLoader(self._load_members)
         # Groups a membership answer named without their whole record, by id.
         self._names: dict[str, GroupName] = {}
 
@@ -57,39 +55,24 @@ class TenantLoaders:
         for record in records:
             if record.members is not None:
                 self.groups.prime(record.id, record)
-                self._held.setdefault(record.id, record)
 
     def forget_group(self, group_id: str) -> None:
         """Drop a group after a write, so the next read sees the backend's new state."""
-        self.groups.clear(group_id)
-        self._held.pop(group_id, None)
+        self.groups.forget(group_id)
         self._names.pop(group_id, None)
 
-    async def groups_by_id(self, keys: Sequence[str]) -> list[GroupRecord | Exception]:
-        """``load_each(self.groups, keys)``, but only groups this request does not hold yet go
-        through the loader: a page of members' groups names the same groups thousands of
-        times, and a loader future per key was a large share of that query's CPU."""
-        held = self._held
-        missing = [key for key in keys if key not in held]
-        loaded = dict(zip(missing, await load_each(self.groups, missing), strict=True))
-        return [held[key] if key in held else loaded[key] for key in keys]
-
     async def names_by_id(self, keys: Sequence[str]) -> list[GroupRecord | GroupName | Exception]:
-        """``groups_by_id``, for a caller that needs no more than a name: a group a membership
+        """Groups by id, for a caller that needs no more than a name: a group a membership
         answer named is not read whole (with Descope, that saves scanning the tenant)."""
-        names = self._names
-        whole = [key for key in keys if key not in names or key in self._held]
-        found = dict(zip(whole, await self.groups_by_id(whole), strict=True))
+        names, groups = self._names, self.groups
+        whole = [key for key in keys if key not in names or groups.known(key)]
+        found = dict(zip(whole, await groups.load_many(whole), strict=True))
         return [found[key] if key in found else names[key] for key in keys]
 
     async def _load_groups(self, keys: list[str]) -> list[GroupRecord | Exception]:
         observe_batch(self.tenant.id, "groups", len(keys))
         backend = self.tenant.backend
-        results = await _per_key(self.tenant.id, keys, lambda: backend.get_groups(keys))
-        for key, result in zip(keys, results, strict=True):
-            if isinstance(result, GroupRecord):
-                self._held.setdefault(key, result)
-        return results
+        return await _per_key(self.tenant.id, keys, lambda: backend.get_groups(keys))
 
     async def _load_member_groups(self, keys: list[str]) -> list[list[str] | Exception]:
         observe_batch(self.tenant.id, "member_groups", len(keys))
@@ -109,6 +92,109 @@ class TenantLoaders:
         return await _per_key(self.tenant.id, keys, lambda: backend.get_members(keys))
 
 
+class ManyLoader(Generic[K, V]):
+    """A per-request loader for callers that ask many keys at once (a page's ~500 members).
+
+    Like a DataLoader, the keys asked within one tick share one batch and each key's answer
+    is kept for the request (a failed key keeps its exception in place of a value);
+    unlike aiodataloader, a call waits on its batches, not on one future per key, whose
+    callbacks cost more than the work itself at that size."""
+
+    def __init__(self, batch: Callable[[list[K]], Awaitable[list[V | Exception]]]) -> None:
+        self._batch = batch
+        self._done: dict[K, V | Exception] = {}
+        self._reading: dict[K, asyncio.Future[dict[K, V | Exception]]] = {}  # until done
+        self._queued: list[K] = []
+        self._next: asyncio.Future[dict[K, V | Exception]] | None = None  # gathering
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def load_many(self, keys: Sequence[K]) -> list[V | Exception]:
+        done, reading = self._done, self._reading
+        found: dict[K, Any] = {}
+        pending: list[tuple[K, asyncio.Future[dict[K, V | Exception]]]] = []
+        for key in keys:
+            if key in found:
+                continue
+            value = done.get(key, _MISSING)
+            if value is not _MISSING:
+                found[key] = value
+                continue
+            batch = reading.get(key)
+            if batch is None:
+                batch = reading[key] = self._gather(key)
+            found[key] = _MISSING
+            pending.append((key, batch))
+        for key, batch in pending:
+            found[key] = (await batch)[key]
+        return [found[key] for key in keys]
+
+    async def load(self, key: K) -> V:
+        """One key; its exception is raised."""
+        [result] = await self.load_many([key])
+        if isinstance(result, Exception):
+            raise result
+        return result
+
+    def prime(self, key: K, value: V) -> None:
+        """Answer ``key`` with ``value`` from now on, unless it is already answered or asked."""
+        if key not in self._done and key not in self._reading:
+            self._done[key] = value
+
+    def known(self, key: K) -> bool:
+        """Whether ``key`` is answered without a batch (read or primed)."""
+        return key in self._done
+
+    def forget(self, key: K) -> None:
+        """Read ``key`` again when next asked (a batch already reading it is not kept)."""
+        self._done.pop(key, None)
+        self._reading.pop(key, None)
+
+    def clear(self) -> None:
+        self._done.clear()
+        self._reading.clear()
+
+    def _gather(self, key: K) -> asyncio.Future[dict[K, V | Exception]]:
+        if self._next is None:
+            loop = asyncio.get_running_loop()
+            self._next = loop.create_future()
+            loop.call_soon(self._dispatch)
+        self._queued.append(key)
+        return self._next
+
+    def _dispatch(self) -> None:
+        keys, batch = self._queued, self._next
+        self._queued, self._next = [], None
+        assert batch is not None
+        task = asyncio.ensure_future(self._run(keys, batch))
+        self._tasks.add(task)  # held until done: the loop keeps only weak references
+        task.add_done_callback(self._tasks.discard)
+
+    async def _run(self, keys: list[K], batch: asyncio.Future[dict[K, V | Exception]]) -> None:
+        reading = self._reading
+        try:
+            results = await self._batch(keys)
+            if len(results) != len(keys):
+                raise RuntimeError(f"a batch of {len(keys)} keys returned {len(results)}")
+        except Exception as exc:
+            results = [exc] * len(keys)
+        except BaseException:  # cancelled: whoever waits is told, and may ask again
+            for key in keys:
+                if reading.get(key) is batch:
+                    del reading[key]
+            batch.cancel()
+            raise
+        answers = dict(zip(keys, results, strict=True))
+        for key, result in answers.items():
+            if reading.get(key) is batch:  # not forgotten meanwhile
+                del reading[key]
+                self._done[key] = result
+        if not batch.done():
+            batch.set_result(answers)
+
+
+_MISSING: Any = object()
+
+
 class Loaders:
     """All tenants' loaders for one request, made in the async context getter. A tenant's
     are built when the request first touches it (a ``node(id:)`` reads one tenant of many)."""
@@ -122,20 +208,3 @@ class Loaders:
         if loaders is None:
             loaders = self._by_tenant[tenant_id] = TenantLoaders(self._tenants[tenant_id])
         return loaders
-
-
-async def load_each(loader: DataLoader[str, Any], keys: Sequence[str]) -> list[Any]:
-    """Load many keys at once, keeping each key's exception instead of failing them all.
-
-    The keys are all queued before the first wait, so they share one batch; the futures are
-    then awaited in turn (once the batch is in, each is already done) instead of through
-    ``asyncio.gather``, whose per-future callbacks cost more than the loads themselves when
-    a page asks for thousands of keys."""
-    futures = [loader.load(key) for key in keys]
-    out: list[Any] = []
-    for future in futures:
-        try:
-            out.append(await future)
-        except Exception as exc:
-            out.append(exc)
-    return out

@@ -15,10 +15,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, NamedTuple, TypeVar
+from typing import Any, Final, NamedTuple, TypeVar
 
 import httpx
+import msgspec
+import orjson
 
+from app.adapters.http import Decoder
 from app.adapters.scim import ScimAdapter
 from app.adapters.scimwire import WireError
 from app.errors import GatewayError, NotFound
@@ -72,11 +75,17 @@ class DescopeAdapter(ScimAdapter):
         return DESCOPE_CAPABILITIES
 
     async def _external_groups(
-        self, mgmt_auth: Mapping[str, str], member_ids: Sequence[str], parse: Callable[[Any], T]
+        self,
+        mgmt_auth: Mapping[str, str],
+        member_ids: Sequence[str],
+        parse: Callable[[Any], T],
+        decode: Decoder | None = None,
     ) -> T:
         """``POST /v1/mgmt/group/member/all {tenantId, userIds}``: one request for the batch."""
         body = {"tenantId": self._descope_tenant_id, "userIds": list(dict.fromkeys(member_ids))}
-        data = await self._send_as(mgmt_auth, "POST", MEMBERS_OF_GROUPS, json=body, idempotent=True)
+        data = await self._send_as(
+            mgmt_auth, "POST", MEMBERS_OF_GROUPS, json=body, idempotent=True, decode=decode
+        )
         with self._wire("external group list"):
             return parse(data)
 
@@ -89,7 +98,9 @@ class DescopeAdapter(ScimAdapter):
         if not member_ids:
             return Membership(group_ids=[])
         try:
-            groups = await self._external_groups(self._mgmt_auth, member_ids, parse_memberships)
+            groups = await self._external_groups(
+                self._mgmt_auth, member_ids, parse_memberships, decode_memberships
+            )
         except GatewayError as exc:
             return Membership(group_ids=[exc for _ in member_ids])
         by_member: dict[str, list[str]] = {m: [] for m in member_ids}
@@ -161,9 +172,48 @@ def parse_external_groups(data: object) -> list[ExternalGroup]:
     ]
 
 
+class _WireUser(msgspec.Struct, gc=False):
+    """A member entry of the management answer, read for its userId alone. (Decoded from
+    JSON, a tree: never in a reference cycle, so untracked by the garbage collector.)"""
+
+    userId: str | None = None
+
+
+class _WireExternalGroup(msgspec.Struct, gc=False):
+    id: str | None = None
+    display: str | None = None
+    members: list[_WireUser] | None = None
+
+
+class _WireExternalGroups(msgspec.Struct, gc=False):
+    groups: list[_WireExternalGroup] | None = None
+
+
+_MEMBERSHIPS: Final = msgspec.json.Decoder(_WireExternalGroups)
+
+
+def decode_memberships(content: bytes) -> Any:
+    """The management answer straight from its bytes into structs holding only what
+    :func:`parse_memberships` reads (a page's worth is ~0.5 MB, mostly loginIds and display
+    names); any other shape, or malformed JSON, is read by ``orjson.loads`` for the checked
+    parser, which then says what is wrong."""
+    try:
+        return _MEMBERSHIPS.decode(content)
+    except msgspec.MsgspecError:
+        return orjson.loads(content)
+
+
 def parse_memberships(data: object) -> list[tuple[str, str | None, list[str]]]:
     """The same answer read for membership: each group's id, its display name and its
     members' userIds (a page's worth is thousands of entries; nothing else of them is needed)."""
+    if type(data) is _WireExternalGroups:  # decoded by decode_memberships
+        out = []
+        for group in data.groups or ():
+            if not group.id:
+                raise WireError("an external group has no id")
+            users = [m.userId for m in group.members or () if m.userId]
+            out.append((group.id, group.display or None, users))
+        return out
     return [
         (group_id, _opt_str(group, "display"), [user_id for _, user_id in _with_user_id(members)])
         for group, group_id, members in _checked_groups(data)

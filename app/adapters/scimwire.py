@@ -9,7 +9,7 @@ the shape of a filter.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Final, TypedDict, TypeVar
 
 import msgspec
@@ -37,6 +37,9 @@ class WireError(ValueError):
     """A payload that is not the SCIM shape it claims to be; the send step reports it upstream."""
 
 
+_ZERO: Final = timedelta(0)
+
+
 def parse_time(value: object) -> datetime | None:
     """An RFC 7643 §2.3.5 dateTime, leniently: without a zone it is UTC (Condeco sends
     ``"2021-03-09T11:52:17.777"``). Anything unreadable (Descope documents ``created`` as an
@@ -47,7 +50,16 @@ def parse_time(value: object) -> datetime | None:
         parsed = datetime.fromisoformat(value)
     except ValueError:
         return None
-    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+    if parsed.tzinfo is not None:
+        return parsed
+    if "T" in value:  # read again with the zone: ~8x cheaper than datetime.replace(tzinfo=...)
+        try:
+            zoned = datetime.fromisoformat(value + "+00:00")
+        except ValueError:
+            zoned = parsed
+        if zoned.tzinfo is not None and zoned.utcoffset() == _ZERO:
+            return zoned
+    return parsed.replace(tzinfo=UTC)
 
 
 def _str_or_none(value: object) -> str | None:
@@ -69,16 +81,18 @@ def parse_member_ref(entry: object) -> MemberRef:
     )
 
 
-class _WireMeta(msgspec.Struct):
+class _WireMeta(msgspec.Struct, gc=False):
     created: object = None
     lastModified: object = None
     version: str | int | None = None
 
 
-class _WireGroup(msgspec.Struct):
+class _WireGroup(msgspec.Struct, gc=False):
     """The usual shape of a Group resource, converted in C (a scan has thousands of member
     entries; reading them in Python was the largest share of a large answer's CPU). Unknown
-    attributes are ignored; anything that does not fit takes :func:`_parse_group_checked`."""
+    attributes are ignored; anything that does not fit takes :func:`_parse_group_checked`.
+    Like every struct decoded from JSON (a tree), never in a reference cycle: untracked by
+    the garbage collector, which thousands of them per answer would otherwise wake."""
 
     id: str | int
     displayName: str | int | None = None
@@ -281,12 +295,14 @@ def groups_by_member(
     member_ids: Sequence[str], groups: Iterable[GroupRecord]
 ) -> dict[str, list[str]]:
     """Each member's group ids, read from the groups' ``members`` (groups in the given order)."""
-    wanted = set(member_ids)
     found: dict[str, list[str]] = {m: [] for m in member_ids}
+    lookup = found.get  # a scan is thousands of entries, most of them not asked for
     for group in groups:
+        group_id = group.id
         for ref in group.members or ():
-            if ref.value in wanted and group.id not in found[ref.value]:
-                found[ref.value].append(group.id)
+            ids = lookup(ref.value)
+            if ids is not None and group_id not in ids:
+                ids.append(group_id)
     return found
 
 

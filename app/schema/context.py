@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from aiodataloader import DataLoader
 from graphql import GraphQLError
 from strawberry.fastapi import BaseContext
 
 from app.auth import Principal
 from app.errors import GatewayError, NotFound
 from app.gateway import Gateway, Tenant
-from app.loaders import Loaders
+from app.loaders import Loaders, ManyLoader
 
 
 class Context(BaseContext):
@@ -25,7 +24,7 @@ class Context(BaseContext):
         self.loaders = Loaders(gateway.tenants)
         self.nodes: dict[tuple[str, str], tuple[Any, Any]] = {}
         """GraphQL objects made from records in this request, by (tenant, SCIM id)."""
-        self.group_lists: dict[tuple[str, bool], DataLoader[tuple[str, ...], Any]] = {}
+        self.group_lists: dict[tuple[str, bool], ManyLoader[str, Any]] = {}
         """Per tenant, and for selections that need groups whole or only their names, the
         loader of members' groups as GraphQL objects (``types.group_lists``)."""
         self.selections: dict[tuple[Any, ...], bool] = {}
@@ -63,7 +62,7 @@ class Context(BaseContext):
         for names_only in (False, True):
             lists = self.group_lists.get((tenant_id, names_only))
             if lists is not None:
-                lists.clear_all()
+                lists.clear()
 
     def writable_tenant(self, tenant_id: str) -> Tenant:
         tenant = self.tenant(tenant_id)

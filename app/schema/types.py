@@ -12,16 +12,15 @@ import contextlib
 import enum
 from datetime import datetime
 from functools import partial
-from typing import Any, cast
+from typing import Any, Final
 
 import strawberry
-from aiodataloader import DataLoader
 from strawberry.types import Info
 
 from app import ids
 from app.errors import NotFound
 from app.gateway import Tenant as TenantRuntime
-from app.loaders import load_each
+from app.loaders import ManyLoader
 from app.models import GroupName, GroupRecord, MemberRecord, MemberRef
 from app.schema.context import Context
 from app.schema.execution import READY
@@ -154,82 +153,117 @@ async def _members_of(
     """Each group's members as Member objects: with their details (loginId) when
     ``details``, with their groups prefetched when ``with_groups`` (which may be known by
     name alone when ``names_only``). A member whose details failed (other than not found)
-    fails the call."""
-    found: dict[str, MemberRecord | None] = {}
-    if details:
-        values = list(dict.fromkeys(r.value for refs in refs_per_group for r in refs))
-        for value, detail in zip(
-            values, await load_each(ctx.loaders[tenant_id].members, values), strict=True
-        ):
-            if isinstance(detail, NotFound):
-                detail = None
-            elif isinstance(detail, BaseException):
-                raise detail
-            found[value] = detail
-    lists = [
-        [member_from_ref(tenant_id, ref, found.get(ref.value)) for ref in refs]
-        for refs in refs_per_group
-    ]
+    fails the call.
+
+    Both reads are asked for before anything else, concurrently, and the Member objects are
+    made while they are on the wire: on a page of ~1,000 members that work would otherwise
+    add to the answer's latency."""
+    values = list(dict.fromkeys(r.value for refs in refs_per_group for r in refs))
+    groups_of: asyncio.Future[list[list[Group] | Exception]] | None = None
+    details_of: asyncio.Future[list[MemberRecord | Exception]] | None = None
     if with_groups:
         loader = group_lists(ctx, tenant_id, names_only=names_only)
-        await asyncio.gather(*(_prefetch_groups(loader, members) for members in lists))
-    return lists
+        groups_of = asyncio.ensure_future(loader.load_many(values))
+    if details:
+        details_of = asyncio.ensure_future(ctx.loaders[tenant_id].members.load_many(values))
+    try:
+        if groups_of is not None or details_of is not None:
+            await _let_requests_out()
+        made: dict[MemberRef, Member] = {}  # one object per entry, however many groups list it
+        found: dict[str, MemberRecord | None] = {}
+        if details_of is not None:
+            for value, detail in zip(values, await details_of, strict=True):
+                if isinstance(detail, NotFound):
+                    found[value] = None
+                elif isinstance(detail, Exception):
+                    raise detail
+                else:
+                    found[value] = detail
+
+        def member(ref: MemberRef) -> Member:
+            held = made.get(ref)
+            if held is None:
+                held = made[ref] = member_from_ref(tenant_id, ref, found.get(ref.value))
+            return held
+
+        lists = [[member(ref) for ref in refs] for refs in refs_per_group]
+        if groups_of is not None:
+            by_member = dict(zip(values, await groups_of, strict=True))
+            for made_member in made.values():
+                groups = by_member[made_member.scim_id]
+                if isinstance(groups, list):  # else Member.groups reports it at its path
+                    made_member.prefetched = groups
+        return lists
+    finally:
+        for pending in (groups_of, details_of):
+            if pending is not None and not pending.done():
+                pending.cancel()
 
 
-async def _prefetch_groups(
-    loader: DataLoader[tuple[str, ...], GroupLists], members: list[Member]
-) -> None:
-    """Resolve the members' groups here, for all of them at once, so that ``Member.groups``
-    returns a ready list instead of one coroutine per member: with thousands of members on a
-    page, those coroutines were the largest share of the gateway's CPU. Every group's
-    ``members`` runs in the same tick, so the whole page's members share one batch. A member
-    whose groups failed is left to ``Member.groups``, which reports the error at its own path."""
-    lists = await loader.load(tuple(m.scim_id for m in members))
-    for member, groups in zip(members, lists, strict=True):
-        if isinstance(groups, list):
-            member.prefetched = groups
+_TICKS_TO_THE_WIRE: Final = 12
+"""Event-loop turns a read just asked for takes to reach the socket (loader dispatch, batch
+task, adapter, httpx's pool): measured at 7-9 with the demo backends, rounded up."""
 
 
-GroupLists = list[list["Group"] | Exception]
-"""Per member asked for, its groups as Group objects, or why they could not be read."""
+async def _let_requests_out() -> None:
+    """Let reads just asked for reach the wire before spending CPU on anything else."""
+    for _ in range(_TICKS_TO_THE_WIRE):
+        await asyncio.sleep(0)
 
 
-def group_lists(
-    ctx: Context, tenant_id: str, *, names_only: bool
-) -> DataLoader[tuple[str, ...], GroupLists]:
-    """This request's loader of members' groups as Group objects, for one tenant. A key is a
-    tuple of member ids (one group's members): a future per group, not per member. With
-    ``names_only`` (the selection asks for nothing but :data:`_GROUP_NAME`), a group the
-    membership answer named is not read whole."""
+def group_lists(ctx: Context, tenant_id: str, *, names_only: bool) -> ManyLoader[str, list[Group]]:
+    """This request's loader of members' groups as Group objects, by member id, for one
+    tenant. With ``names_only`` (the selection asks for nothing but :data:`_GROUP_NAME`), a
+    group the membership answer named is not read whole."""
     key = (tenant_id, names_only)
     loader = ctx.group_lists.get(key)
     if loader is None:
-        batch = partial(_load_group_lists, ctx, tenant_id, names_only)
-        loader = ctx.group_lists[key] = DataLoader(cast(Any, batch))
+        loader = ctx.group_lists[key] = ManyLoader(
+            partial(_load_group_lists, ctx, tenant_id, names_only)
+        )
     return loader
 
 
 async def _load_group_lists(
-    ctx: Context, tenant_id: str, names_only: bool, keys: list[tuple[str, ...]]
-) -> list[GroupLists]:
+    ctx: Context, tenant_id: str, names_only: bool, member_ids: list[str]
+) -> list[list[Group] | Exception]:
     """One batch for all the members asked for in a tick: their group ids through the
-    ``member_groups`` loader, then every group they name at once, each made into a Group once."""
+    ``member_groups`` loader, then every group they name at once, each made into a Group once
+    (a page's ~500 members name the same ~200 groups ~3,500 times)."""
     loaders = ctx.loaders[tenant_id]
-    member_ids = list(dict.fromkeys(m for key in keys for m in key))
-    per_member = await load_each(loaders.member_groups, member_ids)
+    per_member = await loaders.member_groups.load_many(member_ids)
     wanted = list(dict.fromkeys(g for ids in per_member if isinstance(ids, list) for g in ids))
-    read = loaders.names_by_id if names_only else loaders.groups_by_id
-    records = dict(zip(wanted, await read(wanted), strict=True))
-    made: dict[str, list[Group] | Exception] = {}
-    for member_id, group_ids in zip(member_ids, per_member, strict=True):
+    read = loaders.names_by_id if names_only else loaders.groups.load_many
+    nodes: dict[str, Group] = {}
+    failed: dict[str, Exception] = {}  # a NotFound was deleted between the two reads
+    for group_id, record in zip(wanted, await read(wanted), strict=True):
+        if isinstance(record, Exception):
+            failed[group_id] = record
+        else:
+            nodes[group_id] = group_node(ctx, tenant_id, record)
+    made: list[list[Group] | Exception] = []
+    for group_ids in per_member:
         if not isinstance(group_ids, list):
-            made[member_id] = group_ids
-            continue
-        try:
-            made[member_id] = group_nodes(ctx, tenant_id, [records[g] for g in group_ids])
-        except Exception as exc:
-            made[member_id] = exc
-    return [[made[m] for m in key] for key in keys]
+            made.append(group_ids)
+        elif not failed:
+            made.append([nodes[g] for g in group_ids])
+        else:
+            made.append(_groups_in(group_ids, nodes, failed))
+    return made
+
+
+def _groups_in(
+    group_ids: list[str], nodes: dict[str, Group], failed: dict[str, Exception]
+) -> list[Group] | Exception:
+    """A member's groups, less those deleted meanwhile; or the first group's failure."""
+    out = []
+    for group_id in group_ids:
+        error = failed.get(group_id)
+        if error is None:
+            out.append(nodes[group_id])
+        elif not isinstance(error, NotFound):
+            return error
+    return out
 
 
 @strawberry.type(description="A member of groups: a user or, where a backend allows, a group.")
@@ -260,11 +294,9 @@ class Member(Node):
 
     async def _load_groups(self, info: Info[Context, None]) -> list[Group]:
         names_only = wants_only(info, _GROUP_NAME)
-        loader = group_lists(info.context, self.tenant_id, names_only=names_only)
-        [groups] = await loader.load((self.scim_id,))
-        if isinstance(groups, Exception):
-            raise groups
-        return groups
+        return await group_lists(info.context, self.tenant_id, names_only=names_only).load(
+            self.scim_id
+        )
 
 
 @strawberry.type
@@ -339,21 +371,6 @@ def group_from_name(tenant_id: str, name: GroupName) -> Group:
         tenant_id=tenant_id,
         refs=None,
     )
-
-
-def group_nodes(
-    ctx: Context, tenant_id: str, records: list[GroupRecord | GroupName | Exception]
-) -> list[Group]:
-    """A member's groups: a group deleted between the two reads is left out; any other
-    failure is raised. Each is made once per record (or name) and request."""
-    out = []
-    for record in records:
-        if isinstance(record, NotFound):
-            continue
-        if isinstance(record, BaseException):
-            raise record
-        out.append(group_node(ctx, tenant_id, record))
-    return out
 
 
 def member_from_ref(tenant_id: str, ref: MemberRef, detail: MemberRecord | None) -> Member:

@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import Any
 
 import httpx
+import orjson
 import pytest
 
-from app.adapters.descope import DescopeAdapter, parse_external_groups, parse_memberships
+from app.adapters.descope import (
+    DescopeAdapter,
+    decode_memberships,
+    parse_external_groups,
+    parse_memberships,
+)
 from app.adapters.scimwire import WireError
 from app.emulators import DescopeEmulator, SeedGroup, SeedPerson
 from app.errors import NotFound, UpstreamError
@@ -204,3 +211,33 @@ def test_memberships_read_the_same_answer_by_the_same_rules() -> None:
     ):
         with pytest.raises(WireError):
             parse_memberships(bad)
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        {"groups": [{"id": "g1", "display": "One", "members": [{"userId": "u1", "loginId": "a"}]}]},
+        {"groups": [{"id": "g1", "display": "", "members": None}, {"id": "g2"}]},
+        {"groups": None},
+        {},
+        {"groups": [{"id": "g1", "members": [{"userId": 7}, {"userId": "u2"}, "x", {}]}]},
+        {"groups": [{"id": "g1", "display": 5, "members": [{"userId": ""}]}]},
+        {"groups": [{"id": "", "members": []}]},
+        {"groups": [{"id": 3}]},
+        {"groups": [{"id": "g", "members": 3}]},
+        {"groups": "g1"},
+        [],
+        "text",
+    ],
+)
+def test_memberships_decoded_from_bytes_read_as_the_checked_parser_reads(answer: object) -> None:
+    def read(parse: Any) -> object:
+        try:
+            return parse()
+        except WireError:
+            return WireError
+
+    body = orjson.dumps(answer)
+    assert read(lambda: parse_memberships(decode_memberships(body))) == read(
+        lambda: parse_memberships(orjson.loads(body))
+    )

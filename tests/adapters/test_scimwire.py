@@ -53,6 +53,9 @@ def test_members_keep_value_display_and_type() -> None:
         ("2020-07-02T12:35:01.33", datetime(2020, 7, 2, 12, 35, 1, 330000, tzinfo=UTC)),
         ("2011-05-13T04:42:34Z", datetime(2011, 5, 13, 4, 42, 34, tzinfo=UTC)),
         ("2011-05-13T06:42:34+02:00", datetime(2011, 5, 13, 4, 42, 34, tzinfo=UTC)),
+        ("2011-05-13", datetime(2011, 5, 13, tzinfo=UTC)),
+        ("2011-05-13 04:42", datetime(2011, 5, 13, 4, 42, tzinfo=UTC)),
+        ("20110513T044234", datetime(2011, 5, 13, 4, 42, 34, tzinfo=UTC)),
     ],
 )
 def test_timestamps_parse_with_or_without_zone_and_fraction(text: str, expected: datetime) -> None:

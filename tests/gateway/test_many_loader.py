@@ -1,0 +1,110 @@
+"""ManyLoader: the batching contract the member loaders rely on, one future per call."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from app.errors import NotFound
+from app.loaders import ManyLoader
+
+
+class Backend:
+    def __init__(self) -> None:
+        self.batches: list[list[str]] = []
+        self.gate: asyncio.Event | None = None
+
+    async def __call__(self, keys: list[str]) -> list[str | Exception]:
+        self.batches.append(keys)
+        if self.gate is not None:
+            await self.gate.wait()
+        return [NotFound(k) if k.startswith("x") else k.upper() for k in keys]
+
+
+async def test_callers_in_one_tick_share_one_batch_and_keys_are_read_once() -> None:
+    backend = Backend()
+    loader = ManyLoader(backend)
+    a, b = await asyncio.gather(loader.load_many(["a", "b", "a"]), loader.load_many(["b", "c"]))
+    assert (a, b) == (["A", "B", "A"], ["B", "C"])
+    assert backend.batches == [["a", "b", "c"]]
+    assert await loader.load_many(["c", "d"]) == ["C", "D"]
+    assert backend.batches[1:] == [["d"]]
+
+
+async def test_a_key_already_being_read_waits_for_that_batch() -> None:
+    backend = Backend()
+    backend.gate = asyncio.Event()
+    loader = ManyLoader(backend)
+    first = asyncio.ensure_future(loader.load_many(["a"]))
+    await asyncio.sleep(0.01)  # the first batch is in flight
+    second = asyncio.ensure_future(loader.load_many(["a", "b"]))
+    await asyncio.sleep(0.01)
+    backend.gate.set()
+    assert await first == ["A"]
+    assert await second == ["A", "B"]
+    assert backend.batches == [["a"], ["b"]]
+
+
+async def test_a_failed_key_holds_its_exception_and_load_raises_it() -> None:
+    loader = ManyLoader(Backend())
+    ok, missing = await loader.load_many(["a", "x1"])
+    assert ok == "A" and isinstance(missing, NotFound)
+    with pytest.raises(NotFound):
+        await loader.load("x1")
+    assert await loader.load("a") == "A"
+
+
+async def test_a_batch_that_raises_or_miscounts_fails_each_of_its_keys() -> None:
+    async def boom(keys: list[str]) -> list[str | Exception]:
+        raise RuntimeError("down")
+
+    async def short(keys: list[str]) -> list[str | Exception]:
+        return ["only one"]
+
+    failed = await ManyLoader(boom).load_many(["a", "b"])
+    assert all(isinstance(r, RuntimeError) and str(r) == "down" for r in failed)
+    miscounted = await ManyLoader(short).load_many(["a", "b"])
+    assert all(isinstance(r, RuntimeError) for r in miscounted)
+
+
+async def test_a_cancelled_batch_cancels_its_callers_and_may_be_asked_again() -> None:
+    backend = Backend()
+    backend.gate = asyncio.Event()
+    loader = ManyLoader(backend)
+    caller = asyncio.ensure_future(loader.load_many(["a"]))
+    await asyncio.sleep(0.01)
+    [task] = loader._tasks
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await caller
+    backend.gate.set()
+    assert await loader.load_many(["a"]) == ["A"]
+    assert backend.batches == [["a"], ["a"]]
+
+
+async def test_primed_keys_answer_without_a_batch_and_forgotten_keys_are_read_again() -> None:
+    backend = Backend()
+    loader = ManyLoader(backend)
+    loader.prime("a", "primed")
+    assert loader.known("a") and not loader.known("b")
+    assert await loader.load_many(["a", "b"]) == ["primed", "B"]
+    loader.prime("b", "late")  # an answered key keeps its answer
+    assert await loader.load("b") == "B"
+    loader.forget("a")
+    assert await loader.load("a") == "A"
+    loader.clear()
+    assert await loader.load_many(["a", "b"]) == ["A", "B"]
+    assert backend.batches == [["b"], ["a"], ["a", "b"]]
+
+
+async def test_a_key_forgotten_while_read_answers_its_callers_but_is_not_kept() -> None:
+    backend = Backend()
+    backend.gate = asyncio.Event()
+    loader = ManyLoader(backend)
+    caller = asyncio.ensure_future(loader.load_many(["a"]))
+    await asyncio.sleep(0.01)
+    loader.forget("a")  # a write happened while the read was in flight
+    backend.gate.set()
+    assert await caller == ["A"]
+    assert not loader.known("a")
