@@ -50,6 +50,11 @@ class TenantLoaders:
         # Groups a membership answer named without their whole record, by id.
         self._names: dict[str, GroupName] = {}
 
+    def close(self) -> None:
+        for loader in (self.groups, self.member_groups, self.members):
+            loader.close()
+        self._names.clear()
+
     def prime_groups(self, records: Iterable[GroupRecord]) -> None:
         """Remember complete groups read by a search, so relations do not read them again."""
         for record in records:
@@ -153,6 +158,12 @@ class ManyLoader(Generic[K, V]):
         self._done.clear()
         self._reading.clear()
 
+    def close(self) -> None:
+        """Forget everything and refuse new batches: the request is over. (This also breaks
+        the reference cycle of a batch function that is a method of the loader's owner.)"""
+        self.clear()
+        self._batch = _closed
+
     def _gather(self, key: K) -> asyncio.Future[dict[K, V | Exception]]:
         if self._next is None:
             loop = asyncio.get_running_loop()
@@ -195,6 +206,10 @@ class ManyLoader(Generic[K, V]):
 _MISSING: Any = object()
 
 
+async def _closed(keys: list[Any]) -> list[Any]:
+    raise RuntimeError("this request's loaders are closed")
+
+
 class Loaders:
     """All tenants' loaders for one request, made in the async context getter. A tenant's
     are built when the request first touches it (a ``node(id:)`` reads one tenant of many)."""
@@ -202,6 +217,11 @@ class Loaders:
     def __init__(self, tenants: dict[str, Tenant]) -> None:
         self._tenants = tenants
         self._by_tenant: dict[str, TenantLoaders] = {}
+
+    def close(self) -> None:
+        for loaders in self._by_tenant.values():
+            loaders.close()
+        self._by_tenant.clear()
 
     def __getitem__(self, tenant_id: str) -> TenantLoaders:
         loaders = self._by_tenant.get(tenant_id)

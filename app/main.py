@@ -32,13 +32,18 @@ if TYPE_CHECKING:
 log = logging.getLogger("scim_gateway")
 
 
-async def get_context(request: Request) -> Context:
+async def get_context(request: Request) -> AsyncIterator[Context]:
     gateway: Gateway = request.app.state.gateway
     try:
         principal = gateway.authenticator.authenticate(request.headers.get("authorization"))
     except Unauthenticated as exc:
-        return Context(gateway, None, exc)
-    return Context(gateway, principal, None)
+        context = Context(gateway, None, exc)
+    else:
+        context = Context(gateway, principal, None)
+    try:
+        yield context
+    finally:
+        context.close()
 
 
 class _Router(GraphQLRouter[Context, None]):
@@ -126,7 +131,10 @@ def create_app(
     schema = build_schema(settings.limits if settings is not None else None, tracing=tracing)
     app.state.schema = schema
     app.state.tracer_provider = provider
-    router = _Router(schema, context_getter=get_context, graphql_ide="graphiql")
+    # A FastAPI dependency with yield (the context is closed after the answer); Strawberry's
+    # annotation of context_getter does not admit one, FastAPI does.
+    getter: Any = get_context
+    router = _Router(schema, context_getter=getter, graphql_ide="graphiql")
     app.include_router(router, prefix="/graphql")
     # /readyz, /metrics, GraphiQL assets, middleware (and tracing's, with a provider).
     install_operator(app, settings, tracer_provider=provider)

@@ -32,6 +32,15 @@ class Context(BaseContext):
         self.partial_errors: list[GraphQLError] = []
         """Errors of one tenant inside an answer that still carries the others' data."""
 
+    def close(self) -> None:
+        """Drop what the request made, once its answer is written. The loaders and caches
+        refer back to this context, so without this a page's thousands of objects would wait
+        for the cycle collector, whose pauses then grow with the garbage (tens of ms)."""
+        self.loaders.close()
+        self.nodes.clear()
+        self.group_lists.clear()
+        self.selections.clear()
+
     @property
     def principal(self) -> Principal:
         if self._principal is None:

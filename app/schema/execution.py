@@ -97,6 +97,15 @@ class GatewayExecutor(StrawberryGraphQLCoreExecutionContext):
 
     # -- graphql-core hooks --------------------------------------------------------------
 
+    def build_response(self, data: dict[str, Any] | None) -> Any:
+        # The operation is complete. The executor sits in reference cycles of graphql-core's
+        # making, so the memo (every dict of the answer) and the plans are dropped here, for
+        # reference counting to free the answer once it is written.
+        self._memo.clear()
+        self._plans.clear()
+        self._completers.clear()
+        return super().build_response(data)
+
     def complete_object_value(
         self,
         return_type: GraphQLObjectType,
