@@ -116,7 +116,7 @@ class ManyLoader(Generic[K, V]):
     async def load_many(self, keys: Sequence[K]) -> list[V | Exception]:
         done, reading = self._done, self._reading
         found: dict[K, Any] = {}
-        pending: list[tuple[K, asyncio.Future[dict[K, V | Exception]]]] = []
+        batches: dict[asyncio.Future[dict[K, V | Exception]], list[K]] = {}
         for key in keys:
             if key in found:
                 continue
@@ -128,9 +128,12 @@ class ManyLoader(Generic[K, V]):
             if batch is None:
                 batch = reading[key] = self._gather(key)
             found[key] = _MISSING
-            pending.append((key, batch))
-        for key, batch in pending:
-            found[key] = (await batch)[key]
+            batches.setdefault(batch, []).append(key)
+        for batch, asked in batches.items():
+            # Shielded: a caller that is cancelled must not cancel a batch others wait on.
+            answers = await asyncio.shield(batch)
+            for key in asked:
+                found[key] = answers[key]
         return [found[key] for key in keys]
 
     async def load(self, key: K) -> V:

@@ -108,3 +108,18 @@ async def test_a_key_forgotten_while_read_answers_its_callers_but_is_not_kept() 
     backend.gate.set()
     assert await caller == ["A"]
     assert not loader.known("a")
+
+
+async def test_a_cancelled_caller_does_not_cancel_the_batch_others_wait_on() -> None:
+    backend = Backend()
+    backend.gate = asyncio.Event()
+    loader = ManyLoader(backend)
+    leaving = asyncio.ensure_future(loader.load_many(["a", "b"]))
+    staying = asyncio.ensure_future(loader.load_many(["b"]))
+    await asyncio.sleep(0.01)
+    leaving.cancel()
+    await asyncio.sleep(0.01)
+    backend.gate.set()
+    assert await staying == ["B"]
+    assert leaving.cancelled()
+    assert backend.batches == [["a", "b"]]
