@@ -31,6 +31,12 @@ class Context(BaseContext):
         """``selection.wants`` and ``wants_only`` answers of this request, by field node."""
         self.partial_errors: list[GraphQLError] = []
         """Errors of one tenant inside an answer that still carries the others' data."""
+        self._kept: list[Any] = []
+
+    def keep_until_closed(self, held: Any) -> None:
+        """Hold ``held`` (the answer's completed objects) until :meth:`close`, so that freeing
+        them happens after the answer is written rather than on its way to the client."""
+        self._kept.append(held)
 
     def close(self) -> None:
         """Drop what the request made, once its answer is written. The loaders and caches
@@ -40,6 +46,7 @@ class Context(BaseContext):
         self.nodes.clear()
         self.group_lists.clear()
         self.selections.clear()
+        self._kept.clear()
 
     @property
     def principal(self) -> Principal:
