@@ -6,6 +6,10 @@ import strawberry
 
 from app.filters import FilterSpec
 
+DEFAULT_FIRST = 50
+"""Groups per page when a query gives no ``first`` (``Tenant.groups``, ``Query.groups``)."""
+MAX_FIRST = 200
+
 
 @strawberry.input(description="String comparisons (RFC 7644 §3.4.2.2); several are ANDed.")
 class StringFilter:

@@ -21,7 +21,7 @@ from app.filters import compile_filter
 from app.gateway import Tenant as TenantRuntime
 from app.models import GroupRecord
 from app.schema.context import Context
-from app.schema.inputs import GroupFilter
+from app.schema.inputs import DEFAULT_FIRST, MAX_FIRST, GroupFilter
 from app.schema.selection import wants
 from app.schema.types import (
     GroupConnection,
@@ -31,11 +31,7 @@ from app.schema.types import (
     prefetch_members,
 )
 
-MAX_FIRST = 200
 _NEEDS_MEMBERS = frozenset({"members", "memberCount"})
-
-
-DEFAULT_FIRST = 50
 
 
 def _check_first(first: int | None) -> int:

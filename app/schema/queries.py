@@ -7,7 +7,7 @@ from strawberry.types import Info
 
 from app import ids
 from app.schema.context import Context
-from app.schema.inputs import GroupFilter
+from app.schema.inputs import DEFAULT_FIRST, GroupFilter
 from app.schema.paging import merged_groups
 from app.schema.types import (
     GroupConnection,
@@ -45,7 +45,7 @@ class Query:
         self,
         info: Info[Context, None],
         filter: GroupFilter | None = None,
-        first: int | None = 50,
+        first: int | None = DEFAULT_FIRST,
         after: str | None = None,
     ) -> GroupConnection:
         return await merged_groups(info, filter, first, after)

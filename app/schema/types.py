@@ -24,7 +24,7 @@ from app.loaders import ManyLoader
 from app.models import GroupName, GroupRecord, MemberRecord, MemberRef
 from app.schema.context import Context
 from app.schema.execution import READY
-from app.schema.inputs import GroupFilter
+from app.schema.inputs import DEFAULT_FIRST, GroupFilter
 from app.schema.selection import below, selected_at, selects_only, wants, wants_only
 
 _MEMBER_DETAILS = frozenset({"loginId"})
@@ -56,7 +56,7 @@ class Tenant:
         self,
         info: Info[Context, None],
         filter: GroupFilter | None = None,
-        first: int | None = 50,
+        first: int | None = DEFAULT_FIRST,
         after: str | None = None,
     ) -> GroupConnection | None:
         from app.schema.paging import tenant_groups
