@@ -201,8 +201,9 @@ async def _members_of(
 
 
 _TICKS_TO_THE_WIRE: Final = 12
-"""Event-loop turns a read just asked for takes to reach the socket (loader dispatch, batch
-task, adapter, httpx's pool): measured at 7-9 with the demo backends, rounded up."""
+"""Event-loop turns a read just asked for takes to reach the socket: with the demo backends,
+the loaders' dispatch and batch tasks and the adapter reach httpx's send in 5-6, and httpcore's
+pool and the write take a few more. Too few only costs the overlap, never correctness."""
 
 
 async def _let_requests_out() -> None:
