@@ -6,7 +6,7 @@ change an answer.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from strawberry.types.nodes import FragmentSpread, InlineFragment, SelectedField
@@ -26,23 +26,28 @@ def _walk(selections: Iterable[Any], names: frozenset[str], depth: int) -> bool:
     return False
 
 
-def wants(info: Any, names: frozenset[str], depth: int = 3) -> bool:
-    """Whether any of ``names`` is selected within ``depth`` levels below the current field.
-
-    Memoised per request by field node (a page asks it of every group), when the context has
-    a ``selections`` dict: the document does not change during the request."""
+def _memoised(info: Any, key: tuple[Any, ...], answer: Callable[[], bool]) -> bool:
+    """``answer()``, memoised per request by the current field node and ``key`` (a page asks
+    the same of every group), when the context has a ``selections`` dict: the document does
+    not change during the request."""
     memo: dict[tuple[Any, ...], bool] | None = getattr(info.context, "selections", None)
     if memo is None:
-        return _wants(info, names, depth)
-    key = (id(info._raw_info.field_nodes[0]), names, depth)
-    found = memo.get(key)
+        return answer()
+    full = (id(info._raw_info.field_nodes[0]), *key)
+    found = memo.get(full)
     if found is None:
-        found = memo[key] = _wants(info, names, depth)
+        found = memo[full] = answer()
     return found
 
 
-def _wants(info: Any, names: frozenset[str], depth: int) -> bool:
-    return any(wants_in(field, names, depth) for field in info.selected_fields)
+def wants(info: Any, names: frozenset[str], depth: int = 3) -> bool:
+    """Whether any of ``names`` is selected within ``depth`` levels below the current field
+    (memoised, :func:`_memoised`)."""
+    return _memoised(
+        info,
+        (names, depth),
+        lambda: any(wants_in(field, names, depth) for field in info.selected_fields),
+    )
 
 
 def wants_in(field: SelectedField, names: frozenset[str], depth: int = 0) -> bool:
@@ -72,16 +77,13 @@ def selects_only(field: SelectedField, names: frozenset[str]) -> bool:
 
 def wants_only(info: Any, names: frozenset[str], path: tuple[str, ...] = ()) -> bool:
     """Whether every field reached by ``path`` from the current field (every alias; the
-    current field itself for ``()``) selects only ``names``. Memoised like :func:`wants`."""
-    memo: dict[tuple[Any, ...], bool] | None = getattr(info.context, "selections", None)
-    key = (id(info._raw_info.field_nodes[0]), names, path)
-    found = memo.get(key) if memo is not None else None
-    if found is None:
+    current field itself for ``()``) selects only ``names`` (memoised, :func:`_memoised`)."""
+
+    def answer() -> bool:
         fields = below(info.selected_fields, path) if path else info.selected_fields
-        found = all(selects_only(field, names) for field in fields)
-        if memo is not None:
-            memo[key] = found
-    return found
+        return all(selects_only(field, names) for field in fields)
+
+    return _memoised(info, (names, path), answer)
 
 
 def _only(selections: Iterable[Any], names: frozenset[str]) -> bool:
