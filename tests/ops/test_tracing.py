@@ -264,17 +264,8 @@ def test_the_otlp_exporter_reads_the_standard_endpoint_variable() -> None:
     build_provider(config, {}).shutdown()
 
 
-@pytest.mark.parametrize(
-    ("table", "message"),
-    [
-        ('exporter = "jaeger"', "tracing.exporter: Input should be 'console' or 'otlp'"),
-        ("sample_ratio = 1.5", "tracing.sample_ratio: Input should be less than or equal to 1"),
-        ("sample_ratio = -0.1", "tracing.sample_ratio: Input should be greater than or equal"),
-        ('service_name = ""', "tracing.service_name: String should have at least 1 character"),
-        ("endpoint = 'http://x'", "tracing.endpoint: Extra inputs are not permitted"),
-    ],
-)
-def test_a_bad_tracing_table_names_the_key(tmp_path: Path, table: str, message: str) -> None:
+def _config_with_tracing(tmp_path: Path, table: str) -> Path:
+    """A config file of one tenant and an enabled ``[tracing]`` table with ``table`` in it."""
     path = tmp_path / "gateway.toml"
     path.write_text(
         f"""
@@ -289,28 +280,27 @@ enabled = true
 {table}
 """
     )
+    return path
+
+
+@pytest.mark.parametrize(
+    ("table", "message"),
+    [
+        ('exporter = "jaeger"', "tracing.exporter: Input should be 'console' or 'otlp'"),
+        ("sample_ratio = 1.5", "tracing.sample_ratio: Input should be less than or equal to 1"),
+        ("sample_ratio = -0.1", "tracing.sample_ratio: Input should be greater than or equal"),
+        ('service_name = ""', "tracing.service_name: String should have at least 1 character"),
+        ("endpoint = 'http://x'", "tracing.endpoint: Extra inputs are not permitted"),
+    ],
+)
+def test_a_bad_tracing_table_names_the_key(tmp_path: Path, table: str, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
-        load_settings(path)
+        load_settings(_config_with_tracing(tmp_path, table))
 
 
 def test_the_documented_tracing_table_loads(tmp_path: Path) -> None:
-    path = tmp_path / "gateway.toml"
-    path.write_text(
-        """
-[[tenants]]
-id = "acme"
-name = "Acme"
-backend = "scim"
-base_url = "http://127.0.0.1:18080/v2"
-
-[tracing]
-enabled = true
-exporter = "otlp"
-service_name = "scim-gateway"
-sample_ratio = 0.25
-"""
-    )
-    settings = load_settings(path)
+    table = 'exporter = "otlp"\nservice_name = "scim-gateway"\nsample_ratio = 0.25'
+    settings = load_settings(_config_with_tracing(tmp_path, table))
     assert settings.tracing == TracingConfig(
         enabled=True, exporter="otlp", service_name="scim-gateway", sample_ratio=0.25
     )
