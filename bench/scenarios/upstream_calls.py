@@ -82,7 +82,6 @@ def _batch_cost(keys: list[str], directory: Directory, caps: Capabilities, found
 def design_bound(kind: str, directory: Directory, n: int) -> int:
     page = directory[:n]
     members = list(dict.fromkeys(m for _, values in page for m in values))
-    reached = _groups_of(directory, members)
     listing = _pages(n, LIST_PAGE_CAP)
     if kind == "descope":
         return listing + 1
@@ -92,7 +91,7 @@ def design_bound(kind: str, directory: Directory, n: int) -> int:
             return len(_groups_of(directory, chunk))
 
         return listing + _batch_cost(members, directory, CONDECO_CAPABILITIES, holding)
-    return listing + _pages(len(reached), SCIM_PAGE)
+    return listing + _pages(len(_groups_of(directory, members)), SCIM_PAGE)
 
 
 def naive(n: int) -> int:
