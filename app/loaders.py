@@ -18,7 +18,7 @@ from typing import Any, Generic, TypeVar
 
 from app.errors import GatewayError
 from app.gateway import Tenant
-from app.models import GroupName, GroupRecord, MemberRecord
+from app.models import GroupName, GroupRecord, MemberRecord, TenantMembership
 from app.observability.metrics import observe_batch
 
 T = TypeVar("T")
@@ -49,11 +49,23 @@ class TenantLoaders:
         self.members: ManyLoader[str, MemberRecord] = ManyLoader(self._load_members)
         # Groups a membership answer named without their whole record, by id.
         self._names: dict[str, GroupName] = {}
+        # The whole tenant's membership, asked for alongside a page (expect_membership).
+        self._whole: asyncio.Future[TenantMembership | None] | None = None
 
     def close(self) -> None:
         for loader in (self.groups, self.member_groups, self.members):
             loader.close()
         self._names.clear()
+        self._drop_whole()
+
+    def expect_membership(self) -> None:
+        """A page is about to be read and its members' groups are selected: ask the backend
+        now, alongside the page's own read, for the whole tenant's membership, which it reads
+        when the tenant is small enough (else nothing is sent). The page's members' groups
+        then cost no second round trip."""
+        if self._whole is None:
+            whole = self._whole = asyncio.ensure_future(self.tenant.backend.tenant_membership())
+            whole.add_done_callback(_consume)
 
     def prime_groups(self, records: Iterable[GroupRecord]) -> None:
         """Remember complete groups read by a search, so relations do not read them again."""
@@ -65,6 +77,24 @@ class TenantLoaders:
         """Drop a group after a write, so the next read sees the backend's new state."""
         self.groups.forget(group_id)
         self._names.pop(group_id, None)
+        self._whole = None  # read before the write: not to be used after it
+
+    def _drop_whole(self) -> None:
+        if self._whole is not None and not self._whole.done():
+            self._whole.cancel()  # the request is over: nobody waits for it
+        self._whole = None
+
+    async def _whole_membership(self) -> TenantMembership | None:
+        """The membership :meth:`expect_membership` asked for; ``None`` when it was not asked,
+        the backend had no such read, or it failed (members are then asked for by id, which
+        reports any failure per key)."""
+        whole = self._whole
+        if whole is None:
+            return None
+        try:
+            return await asyncio.shield(whole)  # others may wait on it too
+        except GatewayError:
+            return None
 
     async def names_by_id(self, keys: Sequence[str]) -> list[GroupRecord | GroupName | Exception]:
         """Groups by id, for a caller that needs no more than a name: a group a membership
@@ -83,7 +113,11 @@ class TenantLoaders:
         observe_batch(self.tenant.id, "member_groups", len(keys))
 
         async def call() -> list[list[str] | Exception]:
-            membership = await self.tenant.backend.groups_of_members(keys)
+            whole = await self._whole_membership()
+            if whole is not None:
+                membership = whole.of(keys)
+            else:
+                membership = await self.tenant.backend.groups_of_members(keys)
             self.prime_groups(membership.records)
             for name in membership.names:
                 self._names[name.id] = name
@@ -207,6 +241,12 @@ class ManyLoader(Generic[K, V]):
 
 
 _MISSING: Any = object()
+
+
+def _consume(done: asyncio.Future[Any]) -> None:
+    """Mark a read nobody may wait for as seen: its failure is not a "never retrieved" one."""
+    if not done.cancelled():
+        done.exception()
 
 
 async def _closed(keys: list[Any]) -> list[Any]:

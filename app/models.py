@@ -121,6 +121,23 @@ class Membership:
 
 
 @dataclass(frozen=True, slots=True)
+class TenantMembership:
+    """Every member's groups across a whole (small) tenant, read at once: what a page reads
+    alongside its own listing so that its members' groups cost no second round trip."""
+
+    by_member: dict[str, list[str]]
+    records: Sequence[GroupRecord] = ()
+    names: Sequence[GroupName] = ()
+
+    def of(self, member_ids: Sequence[str]) -> Membership:
+        """The answer :meth:`GroupBackend.groups_of_members` would give for ``member_ids``
+        (a member no group lists is in none)."""
+        by_member = self.by_member
+        group_ids: list[list[str] | Exception] = [by_member.get(m) or [] for m in member_ids]
+        return Membership(group_ids, self.records, self.names)
+
+
+@dataclass(frozen=True, slots=True)
 class Capabilities:
     """What a backend supports (RFC 7643 §5, ServiceProviderConfig), or what the gateway assumes."""
 

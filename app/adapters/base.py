@@ -25,6 +25,7 @@ from app.models import (
     GroupRecord,
     MemberRecord,
     Membership,
+    TenantMembership,
 )
 
 
@@ -63,6 +64,13 @@ class GroupBackend(Protocol):
 
     async def groups_of_members(self, member_ids: Sequence[str]) -> Membership:
         """The ids of the groups each member belongs to, in as few upstream calls as possible."""
+        ...
+
+    async def tenant_membership(self) -> TenantMembership | None:
+        """Every member's groups across the whole tenant, when the backend knows (from a size
+        hint of an earlier listing) that it is small enough to read at once, in one request;
+        ``None`` when not. A page asks for it alongside its own read, so that its members'
+        groups need no second round trip."""
         ...
 
     async def get_members(self, member_ids: Sequence[str]) -> list[MemberRecord | Exception]:

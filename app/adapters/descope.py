@@ -22,10 +22,17 @@ import msgspec
 import orjson
 
 from app.adapters.http import Decoder
-from app.adapters.scim import ScimAdapter
+from app.adapters.scim import SMALL_TENANT_GROUPS, ScimAdapter
 from app.adapters.scimwire import WireError
 from app.errors import GatewayError, NotFound
-from app.models import BackendKind, Capabilities, GroupName, MemberRecord, Membership
+from app.models import (
+    BackendKind,
+    Capabilities,
+    GroupName,
+    MemberRecord,
+    Membership,
+    TenantMembership,
+)
 from app.resilience import Resilience
 
 DESCOPE_CAPABILITIES = Capabilities(
@@ -77,12 +84,15 @@ class DescopeAdapter(ScimAdapter):
     async def _external_groups(
         self,
         mgmt_auth: Mapping[str, str],
-        member_ids: Sequence[str],
+        member_ids: Sequence[str] | None,
         parse: Callable[[Any], T],
         decode: Decoder | None = None,
     ) -> T:
-        """``POST /v1/mgmt/group/member/all {tenantId, userIds}``: one request for the batch."""
-        body = {"tenantId": self._descope_tenant_id, "userIds": list(dict.fromkeys(member_ids))}
+        """``POST /v1/mgmt/group/member/all {tenantId, userIds}``: one request for the batch;
+        without ``member_ids``, every group of the tenant (the seed: userIds is optional)."""
+        body: dict[str, Any] = {"tenantId": self._descope_tenant_id}
+        if member_ids is not None:
+            body["userIds"] = list(dict.fromkeys(member_ids))
         data = await self._send_as(
             mgmt_auth, "POST", MEMBERS_OF_GROUPS, json=body, idempotent=True, decode=decode
         )
@@ -103,16 +113,22 @@ class DescopeAdapter(ScimAdapter):
             )
         except GatewayError as exc:
             return Membership(group_ids=[exc for _ in member_ids])
-        by_member: dict[str, list[str]] = {m: [] for m in member_ids}
-        names: list[GroupName] = []
-        for group_id, display, user_ids in groups:
-            if display is not None:
-                names.append(GroupName(group_id, display))
-            for user_id in user_ids:
-                ids = by_member.get(user_id)
-                if ids is not None and group_id not in ids:
-                    ids.append(group_id)
+        by_member, names = _index(groups, member_ids)
         return Membership(group_ids=[list(by_member[m]) for m in member_ids], names=names)
+
+    async def tenant_membership(self) -> TenantMembership | None:
+        """Every group of a small tenant, named, with its members: ONE management call
+        without ``userIds``, sent alongside a page (see ``ScimAdapter.tenant_membership``)."""
+        if self._mgmt_auth is None:
+            return await super().tenant_membership()
+        hint = self._group_count_hint
+        if hint is None or hint > SMALL_TENANT_GROUPS:
+            return None
+        groups = await self._external_groups(
+            self._mgmt_auth, None, parse_memberships, decode_memberships
+        )
+        by_member, names = _index(groups, None)
+        return TenantMembership(by_member, names=names)
 
     async def get_members(self, member_ids: Sequence[str]) -> list[MemberRecord | Exception]:
         """The same ONE management call, read for loginId/userId/display; a user in no group
@@ -136,6 +152,25 @@ class DescopeAdapter(ScimAdapter):
             found[m] if m in found else NotFound(f"member {m!r} not found", tenant=self.tenant_id)
             for m in member_ids
         ]
+
+
+def _index(
+    groups: list[tuple[str, str | None, list[str]]], member_ids: Sequence[str] | None
+) -> tuple[dict[str, list[str]], list[GroupName]]:
+    """Each member's group ids (only ``member_ids``' when given), and the groups' names."""
+    by_member: dict[str, list[str]] = {m: [] for m in member_ids or ()}
+    names: list[GroupName] = []
+    for group_id, display, user_ids in groups:
+        if display is not None:
+            names.append(GroupName(group_id, display))
+        for user_id in user_ids:
+            ids = by_member.get(user_id)
+            if ids is None:
+                if member_ids is None:
+                    by_member[user_id] = [group_id]
+            elif group_id not in ids:
+                ids.append(group_id)
+    return by_member, names
 
 
 class ExternalMember(NamedTuple):

@@ -27,6 +27,7 @@ from app.models import (
     GroupRecord,
     MemberRecord,
     Membership,
+    TenantMembership,
 )
 from app.resilience import Resilience
 
@@ -48,6 +49,11 @@ class SendOptions(TypedDict, total=False):
 
 PAGES_AHEAD = 4
 """Pages of one listing asked for at once, after the first one."""
+
+SMALL_TENANT_GROUPS = 200
+"""A tenant of at most this many groups (as last listed) may be read whole, in one request,
+alongside a page whose members' groups are selected: the one round trip that would otherwise
+follow the page's. 200 is Condeco's page; such an answer is a few hundred KB."""
 
 
 class ScimAdapter:
@@ -238,6 +244,24 @@ class ScimAdapter:
         pages = max(1, -(-self._group_count_hint // caps.max_page_size))
         chunks = -(-keys // caps.max_filter_terms)
         return pages < chunks
+
+    async def _fits_one_request(self) -> bool:
+        """Whether the tenant, as last listed, is small enough to be read whole in one request
+        (:data:`SMALL_TENANT_GROUPS` groups, within one page)."""
+        hint = self._group_count_hint
+        if hint is None or hint > SMALL_TENANT_GROUPS:
+            return False
+        return hint <= (await self.capabilities()).max_page_size
+
+    async def tenant_membership(self) -> TenantMembership | None:
+        """The whole tenant's groups in one listing, when its last known size fits one page
+        and the server has no ``.search`` (without it, members' groups are asked by ``or``
+        chunks or by that same scan); ``None`` otherwise: one ``.search`` already answers
+        any number of members."""
+        if self.post_search is not False or not await self._fits_one_request():
+            return None
+        every = await self._all_groups()
+        return TenantMembership(wire.membership_index(every), every)
 
     async def _all_groups(self) -> list[GroupRecord]:
         """Every group of the tenant, page by page."""

@@ -306,6 +306,20 @@ def groups_by_member(
     return found
 
 
+def membership_index(groups: Iterable[GroupRecord]) -> dict[str, list[str]]:
+    """Every listed member's group ids (groups in the given order), for a whole tenant."""
+    found: dict[str, list[str]] = {}
+    for group in groups:
+        group_id = group.id
+        for ref in group.members or ():
+            ids = found.get(ref.value)
+            if ids is None:
+                found[ref.value] = [group_id]
+            elif group_id not in ids:
+                ids.append(group_id)
+    return found
+
+
 def _supported(data: Mapping[str, Any], key: str, default: bool) -> bool:
     section = data.get(key)
     if isinstance(section, Mapping) and isinstance(section.get("supported"), bool):

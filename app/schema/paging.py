@@ -27,6 +27,7 @@ from app.schema.types import (
     GroupConnection,
     GroupEdge,
     PageInfo,
+    expect_members_groups,
     group_from_record,
     prefetch_members,
 )
@@ -95,6 +96,8 @@ async def tenant_groups(
         page = await tenant.backend.search_groups(scim_filter, 1, 0, include_members=False)
         chunk = _Slice([], page.total_results)
     else:
+        if members:
+            expect_members_groups(info, [tenant_id])
         chunk = await _read(tenant, scim_filter, offset, first, members)
     ctx.loaders[tenant_id].prime_groups(chunk.records)
     edges = [
@@ -164,6 +167,8 @@ async def merged_groups(
     scim_filter = compile_filter(group_filter.to_spec() if group_filter else None)
     members = wants(info, _NEEDS_MEMBERS)
     fetch = max(first, 1)
+    if members and first:
+        expect_members_groups(info, [t.id for t in tenants])
     results = await asyncio.gather(
         *(_read(t, scim_filter, positions.get(t.id, 0), fetch, members) for t in tenants),
         return_exceptions=True,

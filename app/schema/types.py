@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import enum
+from collections.abc import Iterable
 from datetime import datetime
 from functools import partial
 from typing import Any, Final
@@ -111,6 +112,18 @@ class Group(Node):
         return members
 
 
+_PAGE_MEMBERS: Final = (("nodes", "members"), ("edges", "node", "members"))
+
+
+def expect_members_groups(info: Info[Context, None], tenant_ids: Iterable[str]) -> None:
+    """Before a page is read (``info`` is the connection field's): when its members' groups
+    are selected, let each tenant's backend read the whole tenant's membership alongside the
+    page, where it is small enough (``TenantLoaders.expect_membership``)."""
+    if below(selected_at(info, _PAGE_MEMBERS), ("groups",)):
+        for tenant_id in tenant_ids:
+            info.context.loaders[tenant_id].expect_membership()
+
+
 async def prefetch_members(info: Info[Context, None], groups: list[Group]) -> None:
     """Resolve the members of a page's groups here, all at once, when the page's selection
     asks for them (``info`` is the connection field's): each ``Group.members`` then returns a
@@ -118,7 +131,7 @@ async def prefetch_members(info: Info[Context, None], groups: list[Group]) -> No
     resolver, one set of futures and one graphql-core completion per group. Best effort: a
     group whose members could not be read is left to its resolver, which reports the error
     at its path (through the same loaders, so nothing is read twice)."""
-    wanted = selected_at(info, (("nodes", "members"), ("edges", "node", "members")))
+    wanted = selected_at(info, _PAGE_MEMBERS)
     if not wanted or not groups:
         return
     details = bool(below(wanted, ("loginId",)))

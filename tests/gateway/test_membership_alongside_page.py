@@ -1,0 +1,166 @@
+"""A page whose members' groups are selected reads a small tenant's membership alongside it.
+
+Once a listing has told the gateway how many groups a tenant has, and that is at most
+``SMALL_TENANT_GROUPS``, the page's own read and one read of the whole tenant's membership
+(Descope: the management call without ``userIds``; Condeco: one listing of every group) go out
+together: one round trip instead of two, for the same number of requests and the same answer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import httpx
+import pytest
+from asgi_lifespan import LifespanManager
+
+from app.adapters.scim import SMALL_TENANT_GROUPS
+from app.config import Settings
+from app.demo import demo_settings, demo_transports
+from app.emulators import DemoEnvironment, build_demo
+from app.main import create_app
+
+PAGE = """{ tenant(id: "%s") { groups(first: 10) { nodes {
+  displayName members { scimId groups { scimId displayName } } } } } }"""
+KINDS = ("acme", "globex")
+
+
+def _whole_read(request: httpx.Request) -> bool:
+    """The read of a whole tenant's membership, as each backend receives it."""
+    if request.url.path.endswith("/mgmt/group/member/all"):
+        return "userIds" not in json.loads(request.content)
+    params = request.url.params
+    return request.method == "GET" and params.get("count") == "200" and "filter" not in params
+
+
+class _Watched(httpx.AsyncBaseTransport):
+    """An emulator, holding each request open a moment to see which overlap (``slow`` ones
+    longer); ``refuse`` answers 400 to the next request it matches, once."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
+        self.inner = inner
+        self.now = 0
+        self.most = 0
+        self.sent: list[httpx.Request] = []
+        self.refuse: Callable[[httpx.Request], bool] | None = None
+        self.slow: Callable[[httpx.Request], bool] = lambda request: False
+
+    def reset(self) -> None:
+        self.most = 0
+        self.sent.clear()
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        self.sent.append(request)
+        self.now += 1
+        self.most = max(self.most, self.now)
+        try:
+            await asyncio.sleep(1.0 if self.slow(request) else 0.05)
+            if self.refuse is not None and self.refuse(request):
+                self.refuse = None
+                return httpx.Response(400, json={"detail": "refused by the test"})
+            return await self.inner.handle_async_request(request)
+        finally:
+            self.now -= 1
+
+
+class _Gateway:
+    def __init__(self, http: httpx.AsyncClient, watched: dict[str, _Watched]) -> None:
+        self.http = http
+        self.watched = watched
+
+    async def page(self, tenant: str, query: str = PAGE) -> dict[str, Any]:
+        self.watched[tenant].reset()
+        response = await self.http.post("/graphql", json={"query": query % tenant})
+        assert response.status_code == 200
+        body: dict[str, Any] = response.json()
+        return body
+
+
+async def _open(demo: DemoEnvironment) -> AsyncIterator[_Gateway]:
+    base, env = demo_settings()
+    transports = demo_transports(demo)
+    watched = {t: _Watched(transports[t]) for t in KINDS}
+    transports.update(watched)
+    app = create_app(Settings(tenants=base.tenants), env=env, transports=transports)
+    async with LifespanManager(app) as manager:
+        transport = httpx.ASGITransport(app=manager.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://gw") as http:
+            yield _Gateway(http, watched)
+
+
+@pytest.fixture
+async def gateway() -> AsyncIterator[_Gateway]:
+    demo = build_demo(groups_per_tenant=40, members_per_group=6, users_per_tenant=60, seed=5)
+    async for opened in _open(demo):
+        yield opened
+
+
+@pytest.mark.parametrize("tenant", KINDS)
+async def test_once_the_size_is_known_the_membership_goes_out_with_the_page(
+    gateway: _Gateway, tenant: str
+) -> None:
+    watched = gateway.watched[tenant]
+    first = await gateway.page(tenant)  # the tenant's size is not known yet: page, then groups
+    assert "errors" not in first
+    assert watched.most == 1
+    assert not any(map(_whole_read, watched.sent))
+
+    second = await gateway.page(tenant)
+    assert second == first
+    assert watched.most == 2  # the page and the whole tenant's membership, together
+    assert len(watched.sent) == 2
+    assert sum(map(_whole_read, watched.sent)) == 1
+    groups = [g for n in second["data"]["tenant"]["groups"]["nodes"] for g in n["members"]]
+    assert groups and all(m["groups"] for m in groups)
+
+
+@pytest.mark.parametrize("tenant", KINDS)
+async def test_a_page_without_members_groups_reads_nothing_more(
+    gateway: _Gateway, tenant: str
+) -> None:
+    query = '{ tenant(id: "%s") { groups(first: 10) { nodes { members { display } } } } }'
+    await gateway.page(tenant, query)
+    answer = await gateway.page(tenant, query)
+    assert "errors" not in answer
+    assert len(gateway.watched[tenant].sent) == 1  # the page, its members inside it
+
+
+@pytest.mark.parametrize("tenant", KINDS)
+async def test_when_the_whole_read_fails_members_are_asked_for_by_id(
+    gateway: _Gateway, tenant: str
+) -> None:
+    expected = await gateway.page(tenant)
+    watched = gateway.watched[tenant]
+    watched.refuse = _whole_read
+    answer = await gateway.page(tenant)
+    assert answer == expected
+    assert watched.refuse is None  # it was refused
+    assert len(watched.sent) == 3  # the page, the refused read, then the members' groups
+
+
+async def test_a_failed_page_does_not_leave_the_whole_read_running(gateway: _Gateway) -> None:
+    await gateway.page("globex")
+    watched = gateway.watched["globex"]
+    watched.refuse = lambda request: request.url.params.get("count") == "10"
+    watched.slow = _whole_read
+    answer = await gateway.page("globex")
+    assert answer["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+    assert sum(map(_whole_read, watched.sent)) == 1
+    await asyncio.sleep(0.05)
+    assert watched.now == 0  # the whole read, held a second, was cancelled with the request
+
+
+async def test_a_tenant_larger_than_the_limit_is_not_read_whole() -> None:
+    demo = build_demo(
+        groups_per_tenant=SMALL_TENANT_GROUPS + 1, members_per_group=2, users_per_tenant=40
+    )
+    async for gateway in _open(demo):
+        for tenant in KINDS:
+            await gateway.page(tenant)
+            answer = await gateway.page(tenant)
+            assert "errors" not in answer
+            assert not any(map(_whole_read, gateway.watched[tenant].sent))
+            assert gateway.watched[tenant].most == 1
