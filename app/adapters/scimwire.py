@@ -297,25 +297,35 @@ def groups_by_member(
     """Each member's group ids, read from the groups' ``members`` (groups in the given order)."""
     found: dict[str, list[str]] = {m: [] for m in member_ids}
     lookup = found.get  # a scan is thousands of entries, most of them not asked for
-    for group in groups:
-        group_id = group.id
-        for ref in group.members or ():
+    for group_id, members in _each_group_once(groups):
+        for ref in members:
             ids = lookup(ref.value)
-            if ids is not None and group_id not in ids:
+            # a member listed twice in one group: its list already ends with this group
+            if ids is not None and (not ids or ids[-1] != group_id):
                 ids.append(group_id)
     return found
+
+
+def _each_group_once(groups: Iterable[GroupRecord]) -> Iterator[tuple[str, Sequence[MemberRef]]]:
+    """Each group's id and members, a group listed twice (pages that shifted) read once."""
+    seen: set[str] = set()
+    for group in groups:
+        if group.id not in seen:
+            seen.add(group.id)
+            yield group.id, group.members or ()
 
 
 def membership_index(groups: Iterable[GroupRecord]) -> dict[str, list[str]]:
     """Every listed member's group ids (groups in the given order), for a whole tenant."""
     found: dict[str, list[str]] = {}
-    for group in groups:
-        group_id = group.id
-        for ref in group.members or ():
-            ids = found.get(ref.value)
+    lookup = found.get
+    for group_id, members in _each_group_once(groups):
+        for ref in members:
+            value = ref.value
+            ids = lookup(value)
             if ids is None:
-                found[ref.value] = [group_id]
-            elif group_id not in ids:
+                found[value] = [group_id]
+            elif ids[-1] != group_id:  # else listed twice in this group
                 ids.append(group_id)
     return found
 

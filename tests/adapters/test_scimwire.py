@@ -193,6 +193,14 @@ def test_groups_by_member_reads_each_groups_members() -> None:
     assert wire.groups_by_member(["1", "2", "3"], [a, b]) == {"1": ["A"], "2": ["A", "B"], "3": []}
 
 
+def test_a_member_listed_twice_or_a_group_read_twice_counts_once() -> None:
+    a = wire.parse_group({"id": "A", "members": [{"value": "1"}, {"value": "1"}]})
+    b = wire.parse_group({"id": "B", "members": [{"value": "1"}, {"value": "2"}]})
+    groups = [a, b, a]  # a listing whose pages shifted names A again
+    assert wire.groups_by_member(["1", "2"], groups) == {"1": ["A", "B"], "2": ["B"]}
+    assert wire.membership_index(groups) == {"1": ["A", "B"], "2": ["B"]}
+
+
 def test_members_from_groups_take_the_first_display_given() -> None:
     a = wire.parse_group({"id": "A", "members": [{"value": "1"}]})
     b = wire.parse_group({"id": "B", "members": [{"value": "1", "display": "Ann"}]})
