@@ -24,6 +24,7 @@ import strawberry
 from graphql import (
     ASTValidationRule,
     DocumentNode,
+    ExecutableDefinitionNode,
     FieldNode,
     FragmentSpreadNode,
     GraphQLError,
@@ -201,6 +202,27 @@ def _cost_errors(
 
 
 @lru_cache(maxsize=VALIDATION_CACHE_SIZE)
+def _cost_reads_variables(query: str) -> bool:
+    """Whether any ``first`` of the document is a variable: the only way a variable changes
+    the cost (a document sent with variables for ids alone, like ``node(id: $id)``, costs
+    what its text says)."""
+    document = _parsed(query, None)
+    pending: list[SelectionSetNode | None] = [
+        d.selection_set for d in document.definitions if isinstance(d, ExecutableDefinitionNode)
+    ]
+    while pending:
+        selection_set = pending.pop()
+        for selection in selection_set.selections if selection_set else ():
+            if isinstance(selection, FieldNode) and any(
+                arg.name.value == "first" and isinstance(arg.value, VariableNode)
+                for arg in selection.arguments or ()
+            ):
+                return True
+            pending.append(getattr(selection, "selection_set", None))
+    return False
+
+
+@lru_cache(maxsize=VALIDATION_CACHE_SIZE)
 def _static_cost_errors(
     schema: GraphQLSchema, query: str, max_cost: int
 ) -> tuple[GraphQLError, ...]:
@@ -218,8 +240,8 @@ class CheckedDocument(SchemaExtension):
     Validation was 38% of the gateway's CPU on a small query (bench scenario 3). graphql-core's
     rules and the depth, alias and introspection limits depend on the document alone, so
     their verdict is cached by query text. The cost rule reads the operation's variables
-    (``first: $n``), so with variables it runs on every request, on its own, without a
-    visit; without them its verdict is cached by text too.
+    (``first: $n``), so when a ``first`` is a variable it runs on every request, on its own,
+    without a visit; otherwise its verdict is cached by text too.
     """
 
     def __init__(
@@ -243,9 +265,9 @@ class CheckedDocument(SchemaExtension):
             schema = ec.schema._schema
             rules = (*ec.validation_rules, *self.rules)
             errors = list(_document_errors(schema, ec.query, rules))
-            if not errors and ec.variables:
+            if not errors and ec.variables and _cost_reads_variables(ec.query):
                 errors = _cost_errors(schema, ec.graphql_document, self.max_cost, ec.variables)
-            elif not errors:  # without variables, the cost is the document's own: once per text
+            elif not errors:  # the cost is the document's own: worked out once per text
                 errors = list(_static_cost_errors(schema, ec.query, self.max_cost))
             ec.pre_execution_errors = errors
         yield

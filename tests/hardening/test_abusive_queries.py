@@ -78,6 +78,25 @@ async def test_cost_reads_first_from_variables_so_a_small_page_of_the_same_query
     assert len(body["data"]["groups"]["nodes"]) == 1
 
 
+async def test_cost_reads_a_variable_first_inside_a_fragment(gateway: GatewayClient) -> None:
+    query = """query($n: Int) { ...Page }
+    fragment Page on Query { groups(first: $n) { nodes {
+      members { groups { members { groups { displayName } } } } } } }"""
+    refused(await gateway.post(query, {"n": 200}), "too expensive")
+    assert nothing_sent(gateway)
+    assert "errors" not in await gateway.post(query, {"n": 1})
+
+
+async def test_variables_that_are_not_a_first_leave_the_cost_to_the_text(
+    gateway: GatewayClient,
+) -> None:
+    query = EXPENSIVE.replace("$n: Int", "$id: ID!").replace("first: $n", "first: 200")
+    query = query.replace("{ groups", "{ node(id: $id) { id } groups", 1)
+    refused(await gateway.post(query, {"id": "unused"}), "too expensive")
+    refused(await gateway.post(query, {"id": "unused"}), "too expensive")  # cached verdict
+    assert nothing_sent(gateway)
+
+
 async def test_aliases_multiply_cost(demo: DemoEnvironment) -> None:
     page = "groups(first: 100) { nodes { displayName } }"
     # One page costs 100 x (groups + nodes + displayName) = 300.
