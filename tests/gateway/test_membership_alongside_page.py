@@ -117,6 +117,19 @@ async def test_once_the_size_is_known_the_membership_goes_out_with_the_page(
     assert groups and all(m["groups"] for m in groups)
 
 
+async def test_the_merged_page_of_all_tenants_reads_them_alongside_too(gateway: _Gateway) -> None:
+    query = "{ groups(first: 7) { nodes { displayName members { scimId groups { scimId } } } } }"
+    first = (await gateway.http.post("/graphql", json={"query": query})).json()
+    for watched in gateway.watched.values():
+        watched.reset()
+    second = (await gateway.http.post("/graphql", json={"query": query})).json()
+    assert "errors" not in first
+    assert second == first
+    for watched in gateway.watched.values():
+        assert watched.most == 2
+        assert sum(map(_whole_read, watched.sent)) == 1
+
+
 @pytest.mark.parametrize("tenant", KINDS)
 async def test_a_page_without_members_groups_reads_nothing_more(
     gateway: _Gateway, tenant: str
