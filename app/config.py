@@ -22,6 +22,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from app.adapters.scim import SMALL_TENANT_GROUPS
 from app.ids import TENANT_ID_PATTERN
 from app.operator_config import CorsConfig, TracingConfig, TrustedDocumentsConfig
 
@@ -81,6 +82,10 @@ class TenantBase(TenantHardening):
     """Read/write/pool timeout of each upstream request (connect: connect_timeout_seconds)."""
     max_connections: Annotated[int, Field(ge=1, le=1000)] = 20
     """Size of this tenant's HTTP connection pool."""
+    whole_tenant_reads_up_to: Annotated[int, Field(ge=0, le=100_000)] = SMALL_TENANT_GROUPS
+    """A page whose members' groups are selected reads the whole tenant's membership
+    alongside it (one round trip instead of two, at the price of every group's members)
+    while the tenant's last listing counted at most this many groups; 0 turns it off."""
 
 
 class ScimTenant(TenantBase):

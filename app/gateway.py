@@ -89,7 +89,13 @@ def _adapter(
 ) -> GroupBackend:
     secrets = _tenant_secrets(cfg, env)
     if isinstance(cfg, ScimTenant):
-        return ScimAdapter(cfg.id, client, token=secrets.get("token_env"), resilience=guard)
+        return ScimAdapter(
+            cfg.id,
+            client,
+            token=secrets.get("token_env"),
+            resilience=guard,
+            whole_tenant_groups=cfg.whole_tenant_reads_up_to,
+        )
     if isinstance(cfg, DescopeTenant):
         return DescopeAdapter(
             cfg.id,
@@ -99,6 +105,7 @@ def _adapter(
             descope_tenant_id=cfg.descope_tenant_id,
             access_key=secrets["access_key_env"],
             management_key=secrets.get("management_key_env"),
+            whole_tenant_groups=cfg.whole_tenant_reads_up_to,
         )
     assert isinstance(cfg, CondecoTenant)
     return CondecoAdapter(
@@ -108,6 +115,7 @@ def _adapter(
         token_url=cfg.token_url,
         client_id=secrets["client_id_env"],
         client_secret=secrets["client_secret_env"],
+        whole_tenant_groups=cfg.whole_tenant_reads_up_to,
     )
 
 

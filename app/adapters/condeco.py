@@ -20,7 +20,7 @@ from typing import Any, Unpack
 
 import httpx
 
-from app.adapters.scim import ScimAdapter, SendOptions
+from app.adapters.scim import SMALL_TENANT_GROUPS, ScimAdapter, SendOptions
 from app.errors import BadUserInput, UpstreamError
 from app.models import (
     BackendKind,
@@ -66,8 +66,11 @@ class CondecoAdapter(ScimAdapter):
         client_secret: str,
         clock: Callable[[], float] = time.monotonic,
         resilience: Resilience | None = None,
+        whole_tenant_groups: int = SMALL_TENANT_GROUPS,
     ) -> None:
-        super().__init__(tenant_id, client, resilience=resilience)
+        super().__init__(
+            tenant_id, client, resilience=resilience, whole_tenant_groups=whole_tenant_groups
+        )
         self._token_url = token_url
         self._credentials = {
             "scimClientId": client_id,

@@ -69,9 +69,14 @@ class DescopeAdapter(ScimAdapter):
         access_key: str,
         management_key: str | None = None,
         resilience: Resilience | None = None,
+        whole_tenant_groups: int = SMALL_TENANT_GROUPS,
     ) -> None:
         super().__init__(
-            tenant_id, client, token=f"{project_id}:{access_key}", resilience=resilience
+            tenant_id,
+            client,
+            token=f"{project_id}:{access_key}",
+            resilience=resilience,
+            whole_tenant_groups=whole_tenant_groups,
         )
         self._descope_tenant_id = descope_tenant_id
         self._mgmt_auth = (
@@ -121,8 +126,7 @@ class DescopeAdapter(ScimAdapter):
         without ``userIds``, sent alongside a page (see ``ScimAdapter.tenant_membership``)."""
         if self._mgmt_auth is None:
             return await super().tenant_membership()
-        hint = self._group_count_hint
-        if hint is None or hint > SMALL_TENANT_GROUPS:
+        if not self._small_tenant():
             return None
         groups = await self._external_groups(
             self._mgmt_auth, None, parse_memberships, decode_memberships

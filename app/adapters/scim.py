@@ -51,9 +51,10 @@ PAGES_AHEAD = 4
 """Pages of one listing asked for at once, after the first one."""
 
 SMALL_TENANT_GROUPS = 200
-"""A tenant of at most this many groups (as last listed) may be read whole, in one request,
-alongside a page whose members' groups are selected: the one round trip that would otherwise
-follow the page's. 200 is Condeco's page; such an answer is a few hundred KB."""
+"""By default, a tenant of at most this many groups (as last listed) is read whole, in one
+request, alongside a page whose members' groups are selected: the one round trip that would
+otherwise follow the page's. 200 is Condeco's page; such an answer is a few hundred KB. A
+tenant's ``whole_tenant_reads_up_to`` setting replaces it (0 turns it off)."""
 
 
 class ScimAdapter:
@@ -74,8 +75,12 @@ class ScimAdapter:
         token: str | None = None,
         *,
         resilience: Resilience | None = None,
+        whole_tenant_groups: int = SMALL_TENANT_GROUPS,
     ) -> None:
         self.tenant_id = tenant_id
+        # Up to how many groups (at the last listing) a page reads the whole tenant's
+        # membership alongside it (tenant_membership); 0: never.
+        self._whole_tenant_groups = whole_tenant_groups
         self._upstream = Upstream(tenant_id, client, resilience)
         self._static_token = token
         self._capabilities: Capabilities | None = None
@@ -247,11 +252,16 @@ class ScimAdapter:
 
     async def _fits_one_request(self) -> bool:
         """Whether the tenant, as last listed, is small enough to be read whole in one request
-        (:data:`SMALL_TENANT_GROUPS` groups, within one page)."""
-        hint = self._group_count_hint
-        if hint is None or hint > SMALL_TENANT_GROUPS:
+        (:meth:`_small_tenant`, and within one page)."""
+        if not self._small_tenant():
             return False
-        return hint <= (await self.capabilities()).max_page_size
+        assert self._group_count_hint is not None
+        return self._group_count_hint <= (await self.capabilities()).max_page_size
+
+    def _small_tenant(self) -> bool:
+        """Whether the tenant, as last listed, may be read whole alongside a page."""
+        hint = self._group_count_hint
+        return hint is not None and hint <= self._whole_tenant_groups
 
     async def tenant_membership(self) -> TenantMembership | None:
         """The whole tenant's groups in one listing, when its last known size fits one page

@@ -79,12 +79,13 @@ class _Gateway:
         return body
 
 
-async def _open(demo: DemoEnvironment) -> AsyncIterator[_Gateway]:
+async def _open(demo: DemoEnvironment, **tenant: Any) -> AsyncIterator[_Gateway]:
     base, env = demo_settings()
     transports = demo_transports(demo)
     watched = {t: _Watched(transports[t]) for t in KINDS}
     transports.update(watched)
-    app = create_app(Settings(tenants=base.tenants), env=env, transports=transports)
+    tenants = [t.model_copy(update=tenant) for t in base.tenants]
+    app = create_app(Settings(tenants=tenants), env=env, transports=transports)
     async with LifespanManager(app) as manager:
         transport = httpx.ASGITransport(app=manager.app)
         async with httpx.AsyncClient(transport=transport, base_url="http://gw") as http:
@@ -166,14 +167,32 @@ async def test_a_failed_page_does_not_leave_the_whole_read_running(gateway: _Gat
     assert watched.now == 0  # the whole read, held a second, was cancelled with the request
 
 
-async def test_a_tenant_larger_than_the_limit_is_not_read_whole() -> None:
-    demo = build_demo(
-        groups_per_tenant=SMALL_TENANT_GROUPS + 1, members_per_group=2, users_per_tenant=40
-    )
-    async for gateway in _open(demo):
+@pytest.mark.parametrize(
+    ("groups", "setting"),
+    [
+        (SMALL_TENANT_GROUPS + 1, {}),
+        (40, {"whole_tenant_reads_up_to": 39}),
+        (40, {"whole_tenant_reads_up_to": 0}),
+    ],
+    ids=["larger than the default", "larger than the setting", "turned off"],
+)
+async def test_a_tenant_above_the_limit_is_not_read_whole(
+    groups: int, setting: dict[str, int]
+) -> None:
+    demo = build_demo(groups_per_tenant=groups, members_per_group=2, users_per_tenant=40)
+    async for gateway in _open(demo, **setting):
         for tenant in KINDS:
             await gateway.page(tenant)
             answer = await gateway.page(tenant)
             assert "errors" not in answer
             assert not any(map(_whole_read, gateway.watched[tenant].sent))
             assert gateway.watched[tenant].most == 1
+
+
+async def test_a_tenant_within_its_setting_is_read_whole() -> None:
+    demo = build_demo(groups_per_tenant=40, members_per_group=2, users_per_tenant=40)
+    async for gateway in _open(demo, whole_tenant_reads_up_to=40):
+        for tenant in KINDS:
+            await gateway.page(tenant)
+            await gateway.page(tenant)
+            assert sum(map(_whole_read, gateway.watched[tenant].sent)) == 1
