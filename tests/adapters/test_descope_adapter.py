@@ -241,3 +241,25 @@ def test_memberships_decoded_from_bytes_read_as_the_checked_parser_reads(answer:
     assert read(lambda: parse_memberships(decode_memberships(body))) == read(
         lambda: parse_memberships(orjson.loads(body))
     )
+
+
+@pytest.mark.parametrize("management_key", [MGMT, None], ids=["management API", "SCIM only"])
+async def test_a_small_tenant_s_whole_membership_answers_as_asking_by_member_does(
+    client: httpx.AsyncClient,
+    emulator: DescopeEmulator,
+    users: list[str],
+    management_key: str | None,
+) -> None:
+    descope = adapter(client, management_key=management_key)
+    assert await descope.tenant_membership() is None  # its size is not known yet
+    assert emulator.log.total == 0
+
+    await descope.search_groups(None, 1, 10)  # 43 groups: small
+    emulator.log.reset()
+    whole = await descope.tenant_membership()
+    assert whole is not None
+    # one request: the management call without userIds, or one SCIM page of every group
+    assert emulator.log.counts == ({MGMT_KEY: 1} if management_key else {GROUPS_KEY: 1})
+    asked = await descope.groups_of_members([*users, "U2nobody"])
+    assert whole.of([*users, "U2nobody"]).group_ids == asked.group_ids
+    assert whole.of(["U2nobody"]).group_ids == [[]]
