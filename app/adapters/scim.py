@@ -267,11 +267,18 @@ class ScimAdapter:
         """The whole tenant's groups in one listing, when its last known size fits one page
         and the server has no ``.search`` (without it, members' groups are asked by ``or``
         chunks or by that same scan); ``None`` otherwise: one ``.search`` already answers
-        any number of members."""
+        any number of members. One page only: a tenant that has grown past it since (its
+        ``totalResults`` says so) is not read on; its members are asked for by id."""
         if self.post_search is not False or not await self._fits_one_request():
             return None
-        every = await self._all_groups()
-        return TenantMembership(wire.membership_index(every), every)
+        count = (await self.capabilities()).max_page_size
+        data = await self._list_page(self.groups_path, None, 1, count)
+        with self._wire("group list"):
+            page = wire.parse_list(data)
+        self._group_count_hint = page.total_results
+        if len(page.groups) < page.total_results:
+            return None
+        return TenantMembership(wire.membership_index(page.groups), page.groups)
 
     async def _all_groups(self) -> list[GroupRecord]:
         """Every group of the tenant, page by page."""

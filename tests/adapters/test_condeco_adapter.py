@@ -253,3 +253,24 @@ async def test_capabilities_are_static_and_cost_no_request(
     caps = await condeco.capabilities()
     assert (caps.max_page_size, caps.sort, caps.etag) == (200, False, False)
     assert emulator.log.total == 0
+
+
+async def test_a_small_tenant_s_membership_is_one_page_and_stops_there_once_it_has_grown(
+    condeco: CondecoAdapter, emulator: CondecoEmulator, users: list[str]
+) -> None:
+    assert await condeco.tenant_membership() is None  # its size is not known yet
+    await condeco.search_groups(None, 1, 5)  # 12 groups
+    emulator.log.reset()
+    whole = await condeco.tenant_membership()
+    assert whole is not None
+    assert emulator.log.counts == {LIST_KEY: 1}
+    asked = await condeco.groups_of_members(users)
+    assert whole.of(users).group_ids == asked.group_ids
+
+    for i in range(200):  # the tenant grows past one page (200) after it was listed
+        emulator.store.create(f"New {i:03}", None, [(users[0], None)])
+    emulator.log.reset()
+    assert await condeco.tenant_membership() is None
+    assert emulator.log.counts == {LIST_KEY: 1}  # the first page told it; no more are read
+    assert await condeco.tenant_membership() is None  # and now it knows: nothing is sent
+    assert emulator.log.counts == {LIST_KEY: 1}
