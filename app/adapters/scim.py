@@ -250,14 +250,6 @@ class ScimAdapter:
         chunks = -(-keys // caps.max_filter_terms)
         return pages < chunks
 
-    async def _fits_one_request(self) -> bool:
-        """Whether the tenant, as last listed, is small enough to be read whole in one request
-        (:meth:`_small_tenant`, and within one page)."""
-        if not self._small_tenant():
-            return False
-        assert self._group_count_hint is not None
-        return self._group_count_hint <= (await self.capabilities()).max_page_size
-
     def _small_tenant(self) -> bool:
         """Whether the tenant, as last listed, may be read whole alongside a page."""
         hint = self._group_count_hint
@@ -269,13 +261,12 @@ class ScimAdapter:
         chunks or by that same scan); ``None`` otherwise: one ``.search`` already answers
         any number of members. One page only: a tenant that has grown past it since (its
         ``totalResults`` says so) is not read on; its members are asked for by id."""
-        if self.post_search is not False or not await self._fits_one_request():
+        if self.post_search is not False or not self._small_tenant():
             return None
         count = (await self.capabilities()).max_page_size
-        data = await self._list_page(self.groups_path, None, 1, count)
-        with self._wire("group list"):
-            page = wire.parse_list(data)
-        self._group_count_hint = page.total_results
+        if self._group_count_hint is None or self._group_count_hint > count:
+            return None
+        page = await self.search_groups(None, 1, count)  # also renews the size hint
         if len(page.groups) < page.total_results:
             return None
         return TenantMembership(wire.membership_index(page.groups), page.groups)
