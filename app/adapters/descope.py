@@ -21,6 +21,7 @@ import httpx
 import msgspec
 import orjson
 
+from app.adapters import scimwire as wire
 from app.adapters.http import Decoder
 from app.adapters.scim import SMALL_TENANT_GROUPS, ScimAdapter
 from app.adapters.scimwire import WireError
@@ -118,8 +119,8 @@ class DescopeAdapter(ScimAdapter):
             )
         except GatewayError as exc:
             return Membership(group_ids=[exc for _ in member_ids])
-        by_member, names = _index(groups, member_ids)
-        return Membership(group_ids=[list(by_member[m]) for m in member_ids], names=names)
+        by_member, names = _index(groups)
+        return Membership(group_ids=[list(by_member.get(m, ())) for m in member_ids], names=names)
 
     async def tenant_membership(self) -> TenantMembership | None:
         """Every group of a small tenant, named, with its members: ONE management call
@@ -131,7 +132,7 @@ class DescopeAdapter(ScimAdapter):
         groups = await self._external_groups(
             self._mgmt_auth, None, parse_memberships, decode_memberships
         )
-        by_member, names = _index(groups, None)
+        by_member, names = _index(groups)
         return TenantMembership(by_member, names=names)
 
     async def get_members(self, member_ids: Sequence[str]) -> list[MemberRecord | Exception]:
@@ -159,21 +160,11 @@ class DescopeAdapter(ScimAdapter):
 
 
 def _index(
-    groups: list[tuple[str, str | None, list[str]]], member_ids: Sequence[str] | None
+    groups: list[tuple[str, str | None, list[str]]],
 ) -> tuple[dict[str, list[str]], list[GroupName]]:
-    """Each member's group ids (only ``member_ids``' when given), and the groups' names."""
-    by_member: dict[str, list[str]] = {m: [] for m in member_ids or ()}
-    names: list[GroupName] = []
-    for group_id, display, user_ids in groups:
-        if display is not None:
-            names.append(GroupName(group_id, display))
-        for user_id in user_ids:
-            ids = by_member.get(user_id)
-            if ids is None:
-                if member_ids is None:
-                    by_member[user_id] = [group_id]
-            elif group_id not in ids:
-                ids.append(group_id)
+    """Each member's group ids, and the groups' names, from :func:`parse_memberships`."""
+    by_member = wire.index_members((group_id, users) for group_id, _, users in groups)
+    names = [GroupName(gid, display) for gid, display, _ in groups if display is not None]
     return by_member, names
 
 

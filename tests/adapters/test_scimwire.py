@@ -199,6 +199,8 @@ def test_a_member_listed_twice_or_a_group_read_twice_counts_once() -> None:
     groups = [a, b, a]  # a listing whose pages shifted names A again
     assert wire.groups_by_member(["1", "2"], groups) == {"1": ["A", "B"], "2": ["B"]}
     assert wire.membership_index(groups) == {"1": ["A", "B"], "2": ["B"]}
+    pairs = [("A", ["1", "1"]), ("B", ["1", "2"]), ("A", ["1", "1"])]
+    assert wire.index_members(pairs) == {"1": ["A", "B"], "2": ["B"]}
 
 
 def test_members_from_groups_take_the_first_display_given() -> None:
