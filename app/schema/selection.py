@@ -46,13 +46,8 @@ def wants(info: Any, names: frozenset[str], depth: int = 3) -> bool:
     return _memoised(
         info,
         (names, depth),
-        lambda: any(wants_in(field, names, depth) for field in info.selected_fields),
+        lambda: any(_walk(field.selections, names, depth) for field in info.selected_fields),
     )
-
-
-def wants_in(field: SelectedField, names: frozenset[str], depth: int = 0) -> bool:
-    """Whether any of ``names`` is selected within ``depth`` levels below ``field``."""
-    return _walk(field.selections, names, depth)
 
 
 def selected_at(info: Any, paths: Iterable[tuple[str, ...]]) -> list[SelectedField]:
