@@ -9,11 +9,10 @@ from collections.abc import Iterator
 from graphql import ExecutionResult, GraphQLError
 from strawberry.extensions import SchemaExtension
 
-from app.errors import BadUserInput, GatewayError
+from app.errors import GatewayError
 from app.observability.graphql import record_operation
 from app.schema.context import Context
-
-BAD_USER_INPUT = BadUserInput.code
+from app.schema.limits import BAD_USER_INPUT
 
 
 class GatewayOperation(SchemaExtension):
