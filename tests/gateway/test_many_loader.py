@@ -22,6 +22,19 @@ class Backend:
         return [NotFound(k) if k.startswith("x") else k.upper() for k in keys]
 
 
+async def _held_read(
+    keys: list[str],
+) -> tuple[Backend, ManyLoader[str, str], asyncio.Future[list[str | Exception]]]:
+    """A loader whose backend holds each batch until ``backend.gate`` is set, and a caller
+    of ``keys`` whose batch is in flight."""
+    backend = Backend()
+    backend.gate = asyncio.Event()
+    loader: ManyLoader[str, str] = ManyLoader(backend)
+    caller = asyncio.ensure_future(loader.load_many(keys))
+    await asyncio.sleep(0.01)
+    return backend, loader, caller
+
+
 async def test_callers_in_one_tick_share_one_batch_and_keys_are_read_once() -> None:
     backend = Backend()
     loader = ManyLoader(backend)
@@ -33,11 +46,7 @@ async def test_callers_in_one_tick_share_one_batch_and_keys_are_read_once() -> N
 
 
 async def test_a_key_already_being_read_waits_for_that_batch() -> None:
-    backend = Backend()
-    backend.gate = asyncio.Event()
-    loader = ManyLoader(backend)
-    first = asyncio.ensure_future(loader.load_many(["a"]))
-    await asyncio.sleep(0.01)  # the first batch is in flight
+    backend, loader, first = await _held_read(["a"])  # the first batch is in flight
     second = asyncio.ensure_future(loader.load_many(["a", "b"]))
     await asyncio.sleep(0.01)
     backend.gate.set()
@@ -69,11 +78,7 @@ async def test_a_batch_that_raises_or_miscounts_fails_each_of_its_keys() -> None
 
 
 async def test_a_cancelled_batch_cancels_its_callers_and_may_be_asked_again() -> None:
-    backend = Backend()
-    backend.gate = asyncio.Event()
-    loader = ManyLoader(backend)
-    caller = asyncio.ensure_future(loader.load_many(["a"]))
-    await asyncio.sleep(0.01)
+    backend, loader, caller = await _held_read(["a"])
     [task] = loader._tasks
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
@@ -99,11 +104,7 @@ async def test_primed_keys_answer_without_a_batch_and_forgotten_keys_are_read_ag
 
 
 async def test_a_key_forgotten_while_read_answers_its_callers_but_is_not_kept() -> None:
-    backend = Backend()
-    backend.gate = asyncio.Event()
-    loader = ManyLoader(backend)
-    caller = asyncio.ensure_future(loader.load_many(["a"]))
-    await asyncio.sleep(0.01)
+    backend, loader, caller = await _held_read(["a"])
     loader.forget("a")  # a write happened while the read was in flight
     backend.gate.set()
     assert await caller == ["A"]
