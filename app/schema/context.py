@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from graphql import GraphQLError
-from strawberry.fastapi import BaseContext
 
 from app.auth import Principal
 from app.errors import GatewayError, NotFound
@@ -13,11 +12,10 @@ from app.gateway import Gateway, Tenant
 from app.loaders import Loaders, ManyLoader
 
 
-class Context(BaseContext):
+class Context:
     def __init__(
         self, gateway: Gateway, principal: Principal | None, auth_error: GatewayError | None
     ) -> None:
-        super().__init__()
         self.gateway = gateway
         self._principal = principal
         self.auth_error = auth_error
