@@ -26,6 +26,14 @@ class LoadResult:
     def rate(self) -> float:
         return self.requests / self.elapsed if self.elapsed else 0.0
 
+    def add(self, other: LoadResult) -> None:
+        """Count ``other`` (a later stretch of load on the same server) into this one."""
+        self.requests += other.requests
+        self.errors += other.errors
+        self.elapsed += other.elapsed
+        self.driver_cpu += other.driver_cpu
+        self.latencies += other.latencies
+
 
 def percentile(values: Sequence[float], p: float) -> float:
     """Nearest-rank percentile (``p`` in 0..100) of a non-empty sample."""

@@ -25,6 +25,9 @@ class Mode:
     warm_up: int
     """Requests sent to a server before its throughput or memory is measured."""
     throughput_seconds: float
+    """Scenario 3's load on each server, in all."""
+    throughput_rounds: int
+    """Stretches that time is cut into, the two servers taking turns (see throughput)."""
     memory_requests: int
     large_answer_repeats: int
     concurrency: int = 32
@@ -42,6 +45,7 @@ QUICK = Mode(
     latency_samples=2,
     warm_up=50,
     throughput_seconds=3.0,
+    throughput_rounds=2,
     memory_requests=0,
     large_answer_repeats=2,
 )
@@ -54,6 +58,7 @@ FULL = Mode(
     latency_samples=15,
     warm_up=500,
     throughput_seconds=20.0,
+    throughput_rounds=4,
     memory_requests=20_000,
     large_answer_repeats=20,
 )

@@ -1,10 +1,12 @@
 """Scenarios 3 and 5: ``node(id:)`` throughput against a bare floor, then memory under load.
 
 3. ``concurrency`` clients post ``node(id:)`` of one Descope group (cycling over the tenant's
-   groups) for a fixed time, first to the floor app (:mod:`bench.floor`: the same upstream
-   call, client and JSON without GraphQL), then to the gateway, no added latency. Requests
-   per second, their ratio, and CPU time per request of each server process (from ``/proc``;
-   CPU per request does not depend on what else the machine was doing).
+   groups) for a fixed time to the floor app (:mod:`bench.floor`: the same upstream call,
+   client and JSON without GraphQL) and to the gateway, no added latency. The time is cut
+   into ``throughput_rounds`` stretches per server and the two take turns, floor, gateway,
+   gateway, floor, ...: on a shared machine whose speed drifts over a minute, back-to-back
+   runs of 20 s each measured ratios from 0.57x to 0.75x for the same code. Requests per
+   second, their ratio, and CPU time per request of each server process (from ``/proc``).
 5. The gateway's RSS once warm (after ``warm_up`` requests), and again after
    ``memory_requests`` of the same requests (scenario 3's gateway run counts towards them).
 
@@ -100,6 +102,26 @@ def _rows(bench: Bench, gw: LoadResult, gw_cpu: float, fl: LoadResult, fl_cpu: f
     ]
 
 
+async def _take_turns(
+    bench: Bench, servers: tuple[Server, Server], bodies: list[dict[str, Any]], cpus: set[int]
+) -> dict[str, tuple[LoadResult, float]]:
+    """Each server's load over ``throughput_rounds`` turns of equal length, in the order
+    A B B A A B ...: a drift in the machine's speed falls on both alike. Returns each
+    server's results summed, and its CPU seconds per request over all its turns."""
+    mode = bench.mode
+    turn = mode.throughput_seconds / mode.throughput_rounds
+    totals = {server.name: (LoadResult(), 0.0) for server in servers}
+    for index in range(mode.throughput_rounds):
+        pair = servers if index % 2 == 0 else servers[::-1]
+        for server in pair:
+            _pin(bench, server, cpus)
+            result, cpu = await _load(bench, server, bodies, duration=turn)
+            total, used = totals[server.name]
+            total.add(result)
+            totals[server.name] = (total, used + cpu * result.requests)
+    return {name: (total, used / max(total.requests, 1)) for name, (total, used) in totals.items()}
+
+
 async def run(bench: Bench, *, throughput: bool, memory: bool) -> None:
     mode = bench.mode
     for emulator in bench.fleet.emulators.values():
@@ -107,28 +129,30 @@ async def run(bench: Bench, *, throughput: bool, memory: bool) -> None:
     bodies = await _bodies(bench)
     gateway, floor = bench.fleet.gateway, bench.fleet.floor
     cpus = proc.cpus()
-    pinned = False
     try:
-        if throughput:
-            pinned = _pin(bench, floor, cpus)
-            await _load(bench, floor, bodies, total=mode.warm_up)
-            fl, fl_cpu = await _load(bench, floor, bodies, duration=mode.throughput_seconds)
         pinned = _pin(bench, gateway, cpus)
         await _load(bench, gateway, bodies, total=mode.warm_up)
         rss_before, served = gateway.rss(), 0
         if throughput:
-            gw, gw_cpu = await _load(bench, gateway, bodies, duration=mode.throughput_seconds)
+            _pin(bench, floor, cpus)
+            await _load(bench, floor, bodies, total=mode.warm_up)
+            measured = await _take_turns(bench, (floor, gateway), bodies, cpus)
+            (fl, fl_cpu), (gw, gw_cpu) = measured[floor.name], measured[gateway.name]
+            _pin(bench, gateway, cpus)
             served += gw.requests
             _rows(bench, gw, gw_cpu, fl, fl_cpu)
             bench.notes.append(
-                f"3: {mode.throughput_seconds:.0f} s each after {mode.warm_up} warm-up requests; "
+                f"3: {mode.throughput_seconds:.0f} s each after {mode.warm_up} warm-up requests, "
+                f"in {mode.throughput_rounds} turns of "
+                f"{mode.throughput_seconds / mode.throughput_rounds:g} s (floor first, then "
+                "each server twice in a row); "
                 + (
                     "server under test pinned to CPU 0, emulators and driver to the others"
                     if pinned
                     else "no CPU pinning (one CPU)"
                 )
-                + f"; driver CPU {fl.driver_cpu / fl.elapsed:.0%} (floor run), "
-                f"{gw.driver_cpu / gw.elapsed:.0%} (gateway run) of one core."
+                + f"; driver CPU {fl.driver_cpu / fl.elapsed:.0%} (floor), "
+                f"{gw.driver_cpu / gw.elapsed:.0%} (gateway) of one core."
             )
         if memory:
             if served < mode.memory_requests:
