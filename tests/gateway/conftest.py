@@ -6,7 +6,8 @@ session for the success paths. Each emulator's request log tells tests what went
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+import asyncio
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,6 +23,37 @@ from app.emulators import DemoEnvironment, build_demo
 from app.main import create_app
 
 TENANTS = ("acme", "globex", "initech")
+
+
+class WatchedTransport(httpx.AsyncBaseTransport):
+    """An emulator's transport, holding each request open a moment to see which overlap
+    (``most`` at once; ``slow`` ones longer) and keeping what was ``sent``; ``refuse`` answers
+    400 to the next request it matches, once."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
+        self.inner = inner
+        self.now = 0
+        self.most = 0
+        self.sent: list[httpx.Request] = []
+        self.refuse: Callable[[httpx.Request], bool] | None = None
+        self.slow: Callable[[httpx.Request], bool] = lambda request: False
+
+    def reset(self) -> None:
+        self.most = 0
+        self.sent.clear()
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        self.sent.append(request)
+        self.now += 1
+        self.most = max(self.most, self.now)
+        try:
+            await asyncio.sleep(1.0 if self.slow(request) else 0.05)
+            if self.refuse is not None and self.refuse(request):
+                self.refuse = None
+                return httpx.Response(400, json={"detail": "refused by the test"})
+            return await self.inner.handle_async_request(request)
+        finally:
+            self.now -= 1
 
 
 @dataclass

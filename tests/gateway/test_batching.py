@@ -6,7 +6,6 @@ The query reads a page of groups, each group's members and each member's groups:
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -18,7 +17,7 @@ from app.config import Settings
 from app.demo import demo_settings, demo_transports
 from app.emulators import DESCOPE_TENANT_ID, DemoEnvironment, build_demo
 from app.main import create_app
-from tests.gateway.conftest import TENANTS, GatewayClient, open_client
+from tests.gateway.conftest import TENANTS, GatewayClient, WatchedTransport, open_client
 
 QUERY = """query($n: Int) { tenants { id groups(first: $n) {
   nodes { displayName members { display groups { displayName } } } } } }"""
@@ -142,30 +141,12 @@ async def test_one_members_groups_by_name_or_whole_agree(sized_gateway: GatewayC
     assert by_name == 2  # its details and its groups, one management call each: no group read
 
 
-class _InFlight(httpx.AsyncBaseTransport):
-    """The Descope emulator, holding each request open a moment to see which overlap."""
-
-    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
-        self.inner = inner
-        self.now = 0
-        self.most = 0
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        self.now += 1
-        self.most = max(self.most, self.now)
-        try:
-            await asyncio.sleep(0.05)
-            return await self.inner.handle_async_request(request)
-        finally:
-            self.now -= 1
-
-
 async def test_members_details_and_groups_are_read_at_the_same_time(
     sized_demo: DemoEnvironment,
 ) -> None:
     base, env = demo_settings()
     transports = demo_transports(sized_demo)
-    descope = transports["acme"] = _InFlight(transports["acme"])
+    descope = transports["acme"] = WatchedTransport(transports["acme"])
     app = create_app(Settings(tenants=base.tenants), env=env, transports=transports)
     query = (
         '{ tenant(id: "acme") { groups(first: 5) { nodes { '

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -22,6 +22,7 @@ from app.config import Settings
 from app.demo import demo_settings, demo_transports
 from app.emulators import DemoEnvironment, build_demo
 from app.main import create_app
+from tests.gateway.conftest import WatchedTransport
 
 PAGE = """{ tenant(id: "%s") { groups(first: 10) { nodes {
   displayName members { scimId groups { scimId displayName } } } } } }"""
@@ -36,38 +37,8 @@ def _whole_read(request: httpx.Request) -> bool:
     return request.method == "GET" and params.get("count") == "200" and "filter" not in params
 
 
-class _Watched(httpx.AsyncBaseTransport):
-    """An emulator, holding each request open a moment to see which overlap (``slow`` ones
-    longer); ``refuse`` answers 400 to the next request it matches, once."""
-
-    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
-        self.inner = inner
-        self.now = 0
-        self.most = 0
-        self.sent: list[httpx.Request] = []
-        self.refuse: Callable[[httpx.Request], bool] | None = None
-        self.slow: Callable[[httpx.Request], bool] = lambda request: False
-
-    def reset(self) -> None:
-        self.most = 0
-        self.sent.clear()
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        self.sent.append(request)
-        self.now += 1
-        self.most = max(self.most, self.now)
-        try:
-            await asyncio.sleep(1.0 if self.slow(request) else 0.05)
-            if self.refuse is not None and self.refuse(request):
-                self.refuse = None
-                return httpx.Response(400, json={"detail": "refused by the test"})
-            return await self.inner.handle_async_request(request)
-        finally:
-            self.now -= 1
-
-
 class _Gateway:
-    def __init__(self, http: httpx.AsyncClient, watched: dict[str, _Watched]) -> None:
+    def __init__(self, http: httpx.AsyncClient, watched: dict[str, WatchedTransport]) -> None:
         self.http = http
         self.watched = watched
 
@@ -82,7 +53,7 @@ class _Gateway:
 async def _open(demo: DemoEnvironment, **tenant: Any) -> AsyncIterator[_Gateway]:
     base, env = demo_settings()
     transports = demo_transports(demo)
-    watched = {t: _Watched(transports[t]) for t in KINDS}
+    watched = {t: WatchedTransport(transports[t]) for t in KINDS}
     transports.update(watched)
     tenants = [t.model_copy(update=tenant) for t in base.tenants]
     app = create_app(Settings(tenants=tenants), env=env, transports=transports)
