@@ -151,7 +151,7 @@ def create_app(
     app.state.schema = schema
     app.state.tracer_provider = provider
     # Strawberry's ASGI view as the route's whole app: FastAPI's router (GraphQLRouter) solved
-    # four dependencies per request to reach the same view, ~15% of a node(id:)'s CPU.
+    # four dependencies per request to reach the same view, ~0.6 of a node(id:)'s ~5.2 ms CPU.
     graphql = GraphQLApp(schema, graphql_ide="graphiql")
     app.router.routes.append(
         Route("/graphql", graphql, methods=["GET", "POST"], include_in_schema=False)
