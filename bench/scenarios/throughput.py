@@ -61,7 +61,7 @@ def _pin(bench: Bench, server: Server | None, cpus: set[int]) -> bool:
 async def _load(
     bench: Bench, server: Server, bodies: list[dict[str, Any]], **amount: Any
 ) -> tuple[LoadResult, float]:
-    """Load ``server``; returns the result and the server's CPU seconds per request."""
+    """Load ``server``; returns the result and the CPU seconds the server used meanwhile."""
     before = server.cpu_seconds()
     result = await closed_loop(
         f"{server.url}/graphql", bodies, concurrency=bench.mode.concurrency, **amount
@@ -69,7 +69,7 @@ async def _load(
     used = server.cpu_seconds() - before
     if result.errors:
         raise RuntimeError(f"{server.name}: {result.errors} of {result.requests} failed")
-    return result, used / max(result.requests, 1)
+    return result, used
 
 
 def _rows(bench: Bench, gw: LoadResult, gw_cpu: float, fl: LoadResult, fl_cpu: float) -> None:
@@ -118,7 +118,7 @@ async def _take_turns(
             result, cpu = await _load(bench, server, bodies, duration=turn)
             total, used = totals[server.name]
             total.add(result)
-            totals[server.name] = (total, used + cpu * result.requests)
+            totals[server.name] = (total, used + cpu)
     return {name: (total, used / max(total.requests, 1)) for name, (total, used) in totals.items()}
 
 
