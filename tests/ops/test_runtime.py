@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import gc
+import importlib.metadata
+import re
 from collections.abc import Iterator
 
 import pytest
@@ -70,3 +72,17 @@ def test_serve_refuses_a_bad_threshold_before_serving() -> None:
     result = CliRunner().invoke(cli, ["serve"], env={GC_ENV: "lots", "SCIM_GATEWAY_CONFIG": ""})
     assert result.exit_code == 2
     assert GC_ENV in result.output
+
+
+def test_the_package_requires_sniffio_which_httpcore_imports_on_every_request() -> None:
+    # httpcore's current_async_library() runs `import sniffio` several times per upstream
+    # request; without it installed (anyio 4 dropped it), every one of those imports fails
+    # after searching sys.path. The test environment has it anyway (asgi-lifespan needs it),
+    # so what is checked is that a plain install of the gateway gets it too.
+    requirements = importlib.metadata.requires("scim-gateway") or []
+    runtime = {
+        re.match(r"[A-Za-z0-9._-]+", line).group(0).lower()  # type: ignore[union-attr]
+        for line in requirements
+        if "extra ==" not in line
+    }
+    assert "sniffio" in runtime
