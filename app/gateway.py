@@ -1,7 +1,8 @@
 """Wiring: one place that turns :class:`Settings` into live tenants with pooled HTTP clients.
 
 :func:`open_gateway` is entered by the app's lifespan; it opens one ``httpx.AsyncClient`` per
-tenant (its own connection pool, timeouts and base URL) and closes them all on the way out.
+tenant (its own connection pool, timeouts and base URL, on :mod:`app.adapters.transport`) and
+closes them all on the way out.
 Tests and the demo pass ``transports`` to route a tenant's client to an in-process ASGI app.
 """
 
@@ -19,6 +20,7 @@ from app.adapters.base import GroupBackend
 from app.adapters.condeco import CondecoAdapter
 from app.adapters.descope import DescopeAdapter
 from app.adapters.scim import ScimAdapter
+from app.adapters.transport import upstream_transport
 from app.auth import ApiKey, Authenticator, Principal
 from app.config import (
     CondecoTenant,
@@ -152,15 +154,16 @@ async def open_gateway(
     async with AsyncExitStack() as stack:
         tenants: dict[str, Tenant] = {}
         for cfg in settings.tenants:
+            limits = httpx.Limits(
+                max_connections=cfg.max_connections,
+                max_keepalive_connections=cfg.max_connections,
+            )
             client = await stack.enter_async_context(
                 httpx.AsyncClient(
                     base_url=cfg.base_url,
                     timeout=httpx.Timeout(cfg.timeout_seconds, connect=cfg.connect_timeout_seconds),
-                    limits=httpx.Limits(
-                        max_connections=cfg.max_connections,
-                        max_keepalive_connections=cfg.max_connections,
-                    ),
-                    transport=transports.get(cfg.id),
+                    limits=limits,
+                    transport=transports.get(cfg.id) or upstream_transport(limits),
                     headers={
                         "User-Agent": "scim-gateway",
                         "Accept": "application/scim+json, application/json",

@@ -1,0 +1,94 @@
+"""The HTTP transport under every tenant's ``httpx.AsyncClient``: aiohttp's, through httpx-aiohttp.
+
+The adapters keep httpx's client API (requests, responses, timeouts, limits, auth headers);
+only the layer that moves bytes changes. httpcore, httpx's own transport, cost the gateway
+about half of its CPU per ``node(id:)`` under concurrent load: its pool asks every pooled
+connection whether it expired on each request, through anyio's socket attributes
+(encode/httpcore#928), and its pure-Python HTTP/1.1 parsing reads a large answer in ~1 ms
+more than aiohttp's C parser. Measured in docs/performance.md (item 25).
+
+httpx-aiohttp's own error mapping would call a dropped connection a ``ConnectTimeout``,
+which says the request was never sent and so may be retried even when it is a write.
+:func:`_translated` maps aiohttp's errors by what they say about the request instead; a
+request whose fate is unknown is never reported as unsent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
+
+import aiohttp
+import httpx
+from httpx_aiohttp import AiohttpTransport
+
+
+def upstream_transport(limits: httpx.Limits) -> httpx.AsyncBaseTransport:
+    """A transport for one tenant's client, its pool capped by ``limits.max_connections``."""
+    return _Transport(limits=limits)
+
+
+class _Transport(AiohttpTransport):
+    def get_client(self) -> aiohttp.ClientSession:
+        # Made on the first request, inside the running loop. httpx keeps the cookies (its
+        # client merges them into each request's headers); a jar here would be a second one.
+        connector = aiohttp.TCPConnector(
+            limit=self.limits.max_connections or 0,
+            keepalive_timeout=self.limits.keepalive_expiry,
+            ssl=self.ssl_context,
+        )
+        return aiohttp.ClientSession(connector=connector, cookie_jar=aiohttp.DummyCookieJar())
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        with _translated():
+            response = await super().handle_async_request(request)
+        assert isinstance(response.stream, httpx.AsyncByteStream)
+        response.stream = _Body(response.stream)
+        return response
+
+
+class _Body(httpx.AsyncByteStream):
+    """The answer's body, with read errors translated as the request's are."""
+
+    def __init__(self, inner: httpx.AsyncByteStream) -> None:
+        self._inner = inner
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        with _translated():
+            async for chunk in self._inner:
+                yield chunk
+
+    async def aclose(self) -> None:
+        with _translated():
+            await self._inner.aclose()
+
+
+@contextmanager
+def _translated() -> Iterator[None]:
+    """Raise aiohttp's errors (raw, or as httpx-aiohttp mapped them) as the httpx error that
+    says the same about the request."""
+    try:
+        yield
+    except (httpx.TransportError, aiohttp.ClientError) as exc:
+        cause = exc.__cause__ if isinstance(exc, httpx.TransportError) else exc
+        if not isinstance(cause, aiohttp.ClientError):
+            raise  # httpx's own error, already what it says
+        raise _httpx_error(cause)(str(cause) or type(cause).__name__) from cause
+
+
+def _httpx_error(exc: aiohttp.ClientError) -> type[httpx.TransportError]:
+    if isinstance(exc, aiohttp.ConnectionTimeoutError):  # a free connection or a connect
+        return httpx.ConnectTimeout
+    if isinstance(exc, aiohttp.ServerTimeoutError):  # the answer, once sent
+        return httpx.ReadTimeout
+    if isinstance(exc, aiohttp.ClientProxyConnectionError | aiohttp.ClientHttpProxyError):
+        return httpx.ProxyError
+    if isinstance(exc, aiohttp.ClientConnectorError):  # refused, DNS, TLS: nothing was sent
+        return httpx.ConnectError
+    if isinstance(exc, aiohttp.InvalidURL | aiohttp.NonHttpUrlClientError):
+        return httpx.UnsupportedProtocol
+    if isinstance(exc, aiohttp.ClientPayloadError):  # the body broke off
+        return httpx.ReadError
+    if isinstance(exc, aiohttp.ServerDisconnectedError | aiohttp.ClientResponseError):
+        return httpx.RemoteProtocolError  # closed without an answer, or a malformed one
+    return httpx.NetworkError  # a connection error mid-request: it may have been received
