@@ -10,11 +10,14 @@ more than aiohttp's C parser. Measured in docs/performance.md (item 25).
 httpx-aiohttp's own error mapping would call a dropped connection a ``ConnectTimeout``,
 which says the request was never sent and so may be retried even when it is a write.
 :func:`_translated` maps aiohttp's errors by what they say about the request instead; a
-request whose fate is unknown is never reported as unsent.
+request whose fate is unknown is never reported as unsent. A gateway whose environment
+names a proxy (``HTTP(S)_PROXY``, ``ALL_PROXY``) keeps httpx's own transport, the one that
+honours those variables.
 """
 
 from __future__ import annotations
 
+import urllib.request
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 
@@ -23,9 +26,16 @@ import httpx
 from httpx_aiohttp import AiohttpTransport
 
 
-def upstream_transport(limits: httpx.Limits) -> httpx.AsyncBaseTransport:
-    """A transport for one tenant's client, its pool capped by ``limits.max_connections``."""
+def upstream_transport(limits: httpx.Limits) -> httpx.AsyncBaseTransport | None:
+    """A transport for one tenant's client, its pool capped by ``limits.max_connections``;
+    ``None`` (httpx's own) when the environment names a proxy: httpx honours
+    ``HTTP(S)_PROXY``, ``ALL_PROXY`` and ``NO_PROXY`` only with its own transport."""
+    if _PROXIED.intersection(urllib.request.getproxies_environment()):
+        return None
     return _Transport(limits=limits)
+
+
+_PROXIED = frozenset({"http", "https", "all"})
 
 
 class _Transport(AiohttpTransport):

@@ -23,6 +23,14 @@ from app.errors import UpstreamTimeout, UpstreamUnavailable
 from app.resilience import Resilience, RetryPolicy
 
 Reply = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
+PROXY_VARIABLES = ("http_proxy", "https_proxy", "all_proxy", "no_proxy")
+
+
+@pytest.fixture(autouse=True)
+def _no_proxy_from_the_machine(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in PROXY_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.upper(), raising=False)
 
 
 class Loopback:
@@ -245,3 +253,17 @@ async def test_a_cancelled_request_gives_its_connection_back() -> None:
         # The pool's one connection is free again (a new one; the cancelled one is dropped).
         assert await asyncio.wait_for(upstream.send("GET", "Groups/fast"), 5) == {}
     assert loopback.connections == 2
+
+
+async def test_a_proxy_named_by_the_environment_is_used(monkeypatch: pytest.MonkeyPatch) -> None:
+    limits = httpx.Limits(max_connections=1)
+    assert upstream_transport(limits) is not None
+    async with serving(answer(b"{}", headers=JSON)) as (proxy, proxy_client):
+        monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{proxy_client.base_url.port}")
+        transport = upstream_transport(limits)
+        assert transport is None  # httpx's own, which honours the proxy variables
+        async with httpx.AsyncClient(
+            base_url="http://scim.invalid/v2", limits=limits, transport=transport
+        ) as client:
+            assert await Upstream("acme", client).send("GET", "Groups") == {}
+    assert proxy.heads[0].startswith(b"GET http://scim.invalid/v2/Groups HTTP/1.1\r\n")
