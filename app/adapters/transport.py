@@ -10,9 +10,9 @@ more than aiohttp's C parser. Measured in docs/performance.md (item 25).
 httpx-aiohttp's own error mapping would call a dropped connection a ``ConnectTimeout``,
 which says the request was never sent and so may be retried even when it is a write.
 :func:`_translated` maps aiohttp's errors by what they say about the request instead; a
-request whose fate is unknown is never reported as unsent. A gateway whose environment
-names a proxy (``HTTP(S)_PROXY``, ``ALL_PROXY``) keeps httpx's own transport, the one that
-honours those variables.
+request whose fate is unknown is never reported as unsent, and never sent again here. A
+gateway whose environment names a proxy (``HTTP(S)_PROXY``, ``ALL_PROXY``) keeps httpx's own
+transport, the one that honours those variables.
 """
 
 from __future__ import annotations
@@ -47,7 +47,12 @@ class _Transport(AiohttpTransport):
             keepalive_timeout=self.limits.keepalive_expiry,
             ssl=self.ssl_context,
         )
-        return aiohttp.ClientSession(connector=connector, cookie_jar=aiohttp.DummyCookieJar())
+        session = aiohttp.ClientSession(connector=connector, cookie_jar=aiohttp.DummyCookieJar())
+        # aiohttp sends a GET, PUT or DELETE once more when the connection drops before the
+        # answer. The send step alone decides what is sent again (a replace or delete that
+        # reached the backend must not be repeated): off, as aiohttp's own test client does.
+        session._retry_connection = False
+        return session
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         with _translated():
