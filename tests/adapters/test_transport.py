@@ -42,7 +42,8 @@ class Loopback:
         self.open += 1
         self.most_open = max(self.most_open, self.open)
         try:
-            while await self.read_request(reader):
+            while True:  # until the client closes (IncompleteReadError) or the reply does
+                await self.read_request(reader)
                 await self.reply(reader, writer)
                 if writer.is_closing():
                     return
@@ -52,7 +53,7 @@ class Loopback:
             self.open -= 1
             writer.close()
 
-    async def read_request(self, reader: asyncio.StreamReader) -> bool:
+    async def read_request(self, reader: asyncio.StreamReader) -> None:
         head = await reader.readuntil(b"\r\n\r\n")
         length = 0
         for line in head.split(b"\r\n"):
@@ -61,7 +62,6 @@ class Loopback:
                 length = int(value)
         self.heads.append(head)
         self.bodies.append(await reader.readexactly(length))
-        return True
 
 
 @asynccontextmanager
@@ -85,9 +85,7 @@ async def serving(
         await server.wait_closed()
 
 
-def answer(
-    body: bytes, status: str = "200 OK", headers: tuple[str, ...] = ()
-) -> Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]:
+def answer(body: bytes, status: str = "200 OK", headers: tuple[str, ...] = ()) -> Reply:
     async def reply(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         lines = [f"HTTP/1.1 {status}", f"Content-Length: {len(body)}", *headers]
         writer.write(("\r\n".join(lines) + "\r\n\r\n").encode() + body)
