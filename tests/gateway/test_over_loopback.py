@@ -7,15 +7,11 @@ write on each backend kind (Condeco's PATCH answers 204 with no body) must go th
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from asgi_lifespan import LifespanManager
 
 from app.adapters.transport import upstream_transport
@@ -24,6 +20,7 @@ from app.demo import demo_settings, demo_transports
 from app.emulators import DemoEnvironment
 from app.main import create_app
 from tests.gateway.conftest import small_demo
+from tests.loopback import served
 
 PAGE = """{ tenants { id groups(first: 6) { nodes { id displayName memberCount
   members { scimId display groups { displayName } } } } } }"""
@@ -34,33 +31,14 @@ def demo() -> DemoEnvironment:
     return small_demo()
 
 
-def _serve(app: Any) -> tuple[str, uvicorn.Server, threading.Thread, socket.socket]:
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.02)
-    return f"http://127.0.0.1:{sock.getsockname()[1]}", server, thread, sock
-
-
 @pytest.fixture(scope="module")
 def upstream_urls(demo: DemoEnvironment) -> Iterator[dict[str, str]]:
-    served = {
-        "descope": _serve(demo.descope.app),
-        "condeco": _serve(demo.condeco.app),
-        "scim": _serve(demo.scim.app),
-    }
-    try:
-        yield {kind: url for kind, (url, *_) in served.items()}
-    finally:
-        for _, server, thread, sock in served.values():
-            server.should_exit = True
-            thread.join(10)
-            sock.close()
+    with (
+        served(demo.descope.app) as descope,
+        served(demo.condeco.app) as condeco,
+        served(demo.scim.app) as scim,
+    ):
+        yield {"descope": descope, "condeco": condeco, "scim": scim}
 
 
 def loopback_settings(urls: dict[str, str]) -> tuple[Settings, dict[str, str]]:

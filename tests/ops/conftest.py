@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import socket
-import threading
-import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -12,7 +10,6 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 
@@ -20,6 +17,7 @@ from app.config import ClientConfig, Settings
 from app.demo import demo_settings, demo_transports
 from app.main import create_app
 from tests.gateway.conftest import small_demo
+from tests.loopback import served
 
 ADMIN_KEY = "operator-admin-key-0123456789"
 
@@ -47,22 +45,8 @@ def live_gateway() -> Iterator[LiveGateway]:
     app = create_app(
         settings, env={**env, "OPS_KEY": ADMIN_KEY}, transports=demo_transports(small_demo())
     )
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.02)
-    try:
-        yield LiveGateway(f"http://127.0.0.1:{port}", ADMIN_KEY)
-    finally:
-        server.should_exit = True
-        thread.join(10)
-        sock.close()
+    with served(app, lifespan="on") as url:
+        yield LiveGateway(url, ADMIN_KEY)
 
 
 class RecordingTransport(httpx.AsyncBaseTransport):
