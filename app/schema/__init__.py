@@ -5,10 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import strawberry
-from strawberry.extensions import MaskErrors, SchemaExtension
+from strawberry.extensions import SchemaExtension
 
 from app.config import Limits
-from app.schema.extensions import GatewayOperation, should_mask
 from app.schema.limits import GatewaySchema
 from app.schema.mutations import Mutation
 from app.schema.queries import Query
@@ -21,7 +20,8 @@ def build_schema(
     """The schema; ``limits`` (the ``[limits]`` table) bounds each operation's size and time.
 
     ``tracing`` (:func:`app.observability.tracing.graphql_tracing`, only when ``[tracing]`` is
-    enabled) is the first extension, so its operation span covers the others.
+    enabled) runs inside the document checks and outside the gateway's other steps, so its
+    operation span ends with the masked result. Without it, the schema runs its steps itself.
     """
     limits = limits or Limits()
     return GatewaySchema(
@@ -29,11 +29,7 @@ def build_schema(
         query=Query,
         mutation=Mutation,
         types=[Group, Member],
-        extensions=[
-            *((tracing,) if tracing is not None else ()),
-            lambda: MaskErrors(should_mask_error=should_mask, error_message="Internal error."),
-            GatewayOperation,  # last: its exits run first, so codes are set before masking
-        ],
+        extensions=(tracing,) if tracing is not None else (),
     )
 
 

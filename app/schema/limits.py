@@ -3,8 +3,8 @@
 Before execution (:class:`CheckedDocument`): the token limit, Strawberry's depth and alias
 limiters, a cost rule (list sizes x depth, :func:`cost_rule`) and, when configured off,
 introspection. Every error they report is ``BAD_USER_INPUT``:
-:class:`app.schema.extensions.GatewayOperation` gives that code to each error raised before
-execution (no path, no exception of ours: syntax, validation, variable coercion).
+:func:`app.schema.extensions.finish` gives that code to each error raised before execution (no
+path, no exception of ours: syntax, validation, variable coercion).
 
 During execution: :class:`GatewaySchema` opens an :class:`~app.resilience.OperationScope`, so
 each upstream request is counted against ``max_upstream_requests`` and cut off at the deadline
@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable, Iterator, Mapping
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from functools import lru_cache, partial
+from inspect import isawaitable
 from typing import Any
 
 import strawberry
@@ -42,23 +44,29 @@ from graphql import (
     ValidationContext,
     ValidationRule,
     VariableNode,
+    execute,
     get_named_type,
     parse,
 )
 from graphql.language import Visitor
+from strawberry.exceptions import MissingQueryError
+from strawberry.execution.is_awaitable import optimized_is_awaitable
 from strawberry.extensions import (
     DisableIntrospection,
     MaxAliasesLimiter,
     QueryDepthLimiter,
     SchemaExtension,
 )
-from strawberry.schema.schema import validate_document
-from strawberry.types import ExecutionResult
+from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
+from strawberry.schema.schema import DEFAULT_ALLOWED_OPERATION_TYPES, validate_document
+from strawberry.types import ExecutionContext, ExecutionResult
+from strawberry.types.graphql import OperationType
 
 from app.config import Limits
 from app.errors import BadUserInput, UpstreamTimeout
 from app.resilience import operation_scope
 from app.schema.execution import GatewayExecutor
+from app.schema.extensions import GatewayOperation, finish, refused, with_partial_errors
 
 UNBOUNDED_LIST = 10
 """What a list without ``first`` (a group's members, a member's groups) is assumed to hold."""
@@ -262,52 +270,175 @@ class CheckedDocument(SchemaExtension):
     def on_validate(self) -> Iterator[None]:
         ec = self.execution_context
         if ec.query is not None and ec.graphql_document is not None:
-            schema = ec.schema._schema
-            rules = (*ec.validation_rules, *self.rules)
-            errors = list(_document_errors(schema, ec.query, rules))
-            if not errors and ec.variables and _cost_reads_variables(ec.query):
-                errors = _cost_errors(schema, ec.graphql_document, self.max_cost, ec.variables)
-            elif not errors:  # the cost is the document's own: worked out once per text
-                errors = list(_static_cost_errors(schema, ec.query, self.max_cost))
-            ec.pre_execution_errors = errors
+            ec.pre_execution_errors = self.errors(
+                ec.schema._schema, ec.query, ec.graphql_document, ec.variables, ec.validation_rules
+            )
         yield
 
+    def errors(
+        self,
+        schema: GraphQLSchema,
+        query: str,
+        document: DocumentNode,
+        variables: Mapping[str, Any] | None,
+        validation_rules: tuple[type[ASTValidationRule], ...],
+    ) -> list[GraphQLError]:
+        """The document's errors: the specified rules and the limits (cached by text), then
+        the cost (cached by text too unless a ``first`` is a variable)."""
+        errors = list(_document_errors(schema, query, (*validation_rules, *self.rules)))
+        if not errors and variables and _cost_reads_variables(query):
+            errors = _cost_errors(schema, document, self.max_cost, variables)
+        elif not errors:  # the cost is the document's own: worked out once per text
+            errors = list(_static_cost_errors(schema, query, self.max_cost))
+        return errors
 
-def limit_extensions(limits: Limits) -> list[Callable[[], SchemaExtension]]:
-    """Factories of the schema extensions enforcing ``limits`` before execution (factories,
-    so each operation gets its own instances). The document-only rules are made once, here,
-    so the validation cache recognises them from one request to the next."""
+
+def limit_rules(limits: Limits) -> tuple[type[ASTValidationRule], ...]:
+    """The document-only limit rules, made once per schema, so the validation cache
+    recognises them from one request to the next."""
     rules = [
         *QueryDepthLimiter(max_depth=limits.max_depth).validation_rules,
         *MaxAliasesLimiter(max_alias_count=limits.max_aliases).validation_rules,
     ]
     if not limits.introspection:
         rules += DisableIntrospection().validation_rules
-    return [partial(CheckedDocument, limits.max_tokens, tuple(rules), limits.max_cost)]
+    return tuple(rules)
 
 
-# -- the schema: deadline, upstream budget, codes on pre-execution errors ---------------------
+# -- the schema: deadline, upstream budget, the gateway's steps ---------------------------------
 
 
 class GatewaySchema(strawberry.Schema):
-    """A Strawberry schema enforcing ``limits``: the document checks run before the given
-    extensions, and each operation runs inside its deadline and upstream request budget."""
+    """A Strawberry schema enforcing ``limits``: each operation's document is checked before
+    it runs, and it runs inside its deadline and upstream request budget.
 
-    def __init__(self, limits: Limits, *args: Any, **kwargs: Any) -> None:
-        kwargs["extensions"] = [*limit_extensions(limits), *kwargs.get("extensions", ())]
+    The gateway's own steps (:class:`CheckedDocument`, and :mod:`app.schema.extensions`:
+    authentication, partial errors, codes, metrics, masking) are Strawberry extensions, and
+    ``extensions`` (tracing) go between them. With no such extension, :meth:`execute` runs
+    the same steps itself, in the same order, without Strawberry's extension machinery
+    (context managers per hook and extension, ~10% of a small query's CPU): parse (cached),
+    operation type, checks, authentication gate, graphql-core's execution, partial errors,
+    then :func:`~app.schema.extensions.finish`.
+    """
+
+    def __init__(
+        self,
+        limits: Limits,
+        *args: Any,
+        extensions: Sequence[Callable[[], SchemaExtension]] = (),
+        **kwargs: Any,
+    ) -> None:
+        self.limits = limits
+        self.checks = CheckedDocument(limits.max_tokens, limit_rules(limits), limits.max_cost)
+        checks = partial(CheckedDocument, limits.max_tokens, self.checks.rules, limits.max_cost)
+        kwargs["extensions"] = [checks, *extensions, GatewayOperation]
         kwargs.setdefault("execution_context_class", GatewayExecutor)
         super().__init__(*args, **kwargs)
-        self.limits = limits
+        self.own_steps = not extensions
 
-    async def execute(self, *args: Any, **kwargs: Any) -> ExecutionResult:
+    async def execute(  # Strawberry's signature
+        self,
+        query: str | None,
+        variable_values: dict[str, Any] | None = None,
+        context_value: Any | None = None,
+        root_value: Any | None = None,
+        operation_name: str | None = None,
+        allowed_operation_types: Iterable[OperationType] | None = None,
+        operation_extensions: dict[str, Any] | None = None,
+    ) -> ExecutionResult:
         limits = self.limits
         deadline = limits.request_deadline_seconds
         with operation_scope(deadline, limits.max_upstream_requests):
             try:
                 async with asyncio.timeout(deadline + DEADLINE_GRACE):
-                    return await super().execute(*args, **kwargs)
+                    if self.own_steps:
+                        return await self._run(
+                            ExecutionContext(
+                                query=query,
+                                schema=self,
+                                allowed_operations=DEFAULT_ALLOWED_OPERATION_TYPES
+                                if allowed_operation_types is None
+                                else allowed_operation_types,
+                                context=context_value,
+                                root_value=root_value,
+                                variables=variable_values,
+                                provided_operation_name=operation_name,
+                                operation_extensions=operation_extensions,
+                            )
+                        )
+                    return await super().execute(
+                        query,
+                        variable_values,
+                        context_value,
+                        root_value,
+                        operation_name,
+                        allowed_operation_types,
+                        operation_extensions,
+                    )
             except TimeoutError:
                 error = UpstreamTimeout(f"the request did not complete within {deadline:g} s")
                 return ExecutionResult(
                     data=None, errors=[GraphQLError(error.message, original_error=error)]
                 )
+
+    async def _run(self, ec: ExecutionContext) -> ExecutionResult:
+        started = time.perf_counter()
+        result = await self._result(ec)
+        if result.errors:
+            ec.pre_execution_errors = result.errors
+        ec.result = result
+        finish(ec, started)
+        return result
+
+    async def _result(self, ec: ExecutionContext) -> ExecutionResult:
+        """The operation's result before :func:`finish`; raises what Strawberry's view turns
+        into HTTP errors (no query, no such operation, an operation type not allowed)."""
+        query = ec.query
+        if not query:
+            raise MissingQueryError
+        try:
+            document = ec.graphql_document = _parsed(query, self.limits.max_tokens)
+        except Exception as exc:  # Strawberry reports any parse failure as an error
+            return self._failed(ec, exc)
+        try:
+            operation_type = ec.operation_type
+        except RuntimeError as exc:
+            raise CannotGetOperationTypeError(ec.operation_name) from exc
+        if operation_type not in ec.allowed_operations:
+            raise InvalidOperationTypeError(operation_type)
+        errors = self.checks.errors(
+            self._schema, query, document, ec.variables, ec.validation_rules
+        )
+        if errors:
+            return self._failed(ec, *errors)
+        error = refused(ec.context)
+        if error is not None:
+            return self._failed(ec, error)
+        try:
+            outcome = execute(
+                self._schema,
+                document,
+                root_value=ec.root_value,
+                variable_values=ec.variables,
+                operation_name=ec.operation_name,
+                context_value=ec.context,
+                is_awaitable=optimized_is_awaitable,  # type: ignore[arg-type]
+                executor_class=self.execution_context_class,
+                operation_extensions=ec.operation_extensions,
+            )
+            if isawaitable(outcome):
+                outcome = await outcome
+        except Exception as exc:  # reported as an error, then masked
+            return self._failed(ec, exc)
+        if outcome.errors:
+            self.process_errors(outcome.errors, ec)  # logged before masking
+        errors = with_partial_errors(outcome.errors, ec.context)
+        return ExecutionResult(data=outcome.data, errors=errors or None)
+
+    def _failed(self, ec: ExecutionContext, *raised: Exception) -> ExecutionResult:
+        errors = [
+            err if isinstance(err, GraphQLError) else GraphQLError(str(err), original_error=err)
+            for err in raised
+        ]
+        self.process_errors(errors, ec)
+        return ExecutionResult(data=None, errors=errors)
