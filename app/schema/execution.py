@@ -4,14 +4,20 @@ A page of groups with their members and the members' groups is ~9,000 objects wh
 plain attributes: graphql-core completes each one through ``execute_field`` (resolve info,
 path, awaitable checks, leaf coercion), which made that query CPU-bound at ~30 us per object.
 
-:class:`GatewayExecutor` plans, once per operation and selection, how to complete an object
-type whose selected fields are all *ready*: plain attributes (Strawberry's basic fields), fields
+:class:`GatewayExecutor` plans, once per selection, how to complete an object type whose
+selected fields are all *ready*: plain attributes (Strawberry's basic fields), fields
 whose value was prefetched (:data:`READY`), ``__typename``, and objects or lists of objects made
 of the same. Each distinct plan is compiled once per process into a small Python function that
 reads those attributes into dicts (:func:`_compiled`). Only names of our own making go into its
 source; every value (response keys, which come from the client's query, classes, coercers) is
 bound as a global of the function. Within one operation, an object met again at the same place
 of a list (a page names the same groups thousands of times) reuses the dict made for it.
+
+Plans outlive the operation when its document has no directive: documents are parsed once per
+text (:mod:`app.schema.limits`), so the next request with the same text brings the very same
+field nodes, and nothing else a plan depends on (the schema's types, the fragments) can differ.
+With ``@skip``/``@include`` the selection depends on variables, so such plans stay with their
+operation. Building a ``node(id:)``'s plan cost ~4% of its CPU.
 
 A plan is only an optimisation: whenever a value does not fit it (a null for a non-null field, a
 prefetched value that is not there, a scalar that does not coerce, an unexpected class), the
@@ -32,6 +38,8 @@ from functools import lru_cache, partial
 from typing import Any, Final
 
 from graphql import (
+    BREAK,
+    FieldNode,
     GraphQLError,
     GraphQLID,
     GraphQLLeafType,
@@ -41,9 +49,12 @@ from graphql import (
     GraphQLOutputType,
     GraphQLResolveInfo,
     GraphQLString,
+    OperationDefinitionNode,
     Undefined,
+    Visitor,
+    visit,
 )
-from graphql.execution.collect_fields import FieldDetails
+from graphql.execution.collect_fields import FieldDetails, FragmentDetails
 from graphql.pyutils import AwaitableOrValue, Path
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
@@ -88,6 +99,7 @@ class GatewayExecutor(StrawberryGraphQLCoreExecutionContext):
         manager = self.middleware_manager
         self._fast = manager is None or not manager.middlewares
         self._plans: dict[tuple[str, int], tuple[FieldDetailsList, _Plan | None]] = {}
+        self._lasting = _without_directives(self.operation, self.fragments)
         # Compiled functions by plan (held in _plans, so ids stay unique): a plan tree is
         # hashed for the process-wide cache once per operation, not once per list.
         self._completers: dict[tuple[int, bool | None], Completer] = {}
@@ -180,8 +192,27 @@ class GatewayExecutor(StrawberryGraphQLCoreExecutionContext):
         key = (type_.name, id(field_details_list))
         held = self._plans.get(key)
         if held is None:
-            held = self._plans[key] = (field_details_list, self._compile(type_, field_details_list))
+            held = self._plans[key] = (
+                field_details_list,
+                self._lasting_plan(type_, field_details_list),
+            )
         return held[1]
+
+    def _lasting_plan(
+        self, type_: GraphQLObjectType, field_details_list: FieldDetailsList
+    ) -> _Plan | None:
+        """The plan from the process-wide cache when the document allows (see the module's
+        docstring), keyed by the type and the field nodes, which the entry keeps alive."""
+        if not self._lasting:
+            return self._compile(type_, field_details_list)
+        nodes = tuple(details.node for details in field_details_list)
+        key = (type_, *map(id, nodes))
+        entry = _LASTING_PLANS.get(key)
+        if entry is None:
+            if len(_LASTING_PLANS) >= LASTING_PLANS:
+                _LASTING_PLANS.clear()
+            entry = _LASTING_PLANS[key] = (nodes, self._compile(type_, field_details_list))
+        return entry[1]
 
     def _compile(
         self, type_: GraphQLObjectType, field_details_list: FieldDetailsList
@@ -222,6 +253,41 @@ class GatewayExecutor(StrawberryGraphQLCoreExecutionContext):
         if isinstance(named, GraphQLLeafType):
             return _Field(key, attr, None, ready, non_null, is_list, item_non_null, named, None)
         return None  # nested lists, interfaces, unions: the ordinary way
+
+
+LASTING_PLANS: Final = 4096
+"""Plans kept across operations (a bound: documents come from clients; when full, it starts
+over)."""
+_LASTING_PLANS: dict[tuple[Any, ...], tuple[tuple[FieldNode, ...], _Plan | None]] = {}
+_DIRECTIVE_FREE: dict[int, tuple[OperationDefinitionNode, bool]] = {}
+
+
+class _FindDirective(Visitor):
+    found = False
+
+    def enter_directive(self, *_: Any) -> Any:
+        self.found = True
+        return BREAK
+
+
+def _without_directives(
+    operation: OperationDefinitionNode, fragments: dict[str, FragmentDetails]
+) -> bool:
+    """Whether neither the operation nor any fragment of its document has a directive or
+    variables of its own (worked out once per operation node)."""
+    held = _DIRECTIVE_FREE.get(id(operation))
+    if held is not None and held[0] is operation:
+        return held[1]
+    finder = _FindDirective()
+    finder.found = any(fragment.variable_signatures for fragment in fragments.values())
+    for node in (operation, *(fragment.definition for fragment in fragments.values())):
+        if finder.found:
+            break
+        visit(node, finder)
+    if len(_DIRECTIVE_FREE) >= LASTING_PLANS:
+        _DIRECTIVE_FREE.clear()
+    _DIRECTIVE_FREE[id(operation)] = (operation, not finder.found)
+    return not finder.found
 
 
 def _shape(type_: GraphQLOutputType) -> tuple[bool, bool, bool, GraphQLOutputType | None]:

@@ -152,3 +152,36 @@ async def test_merged_groups_of_all_tenants_with_members() -> None:
     nodes = [e["node"] for e in body["data"]["groups"]["edges"]]
     assert {n["tenant"]["id"] for n in nodes} == {"acme", "globex", "initech"}
     assert all(n["members"] for n in nodes)
+
+
+async def test_plans_outlive_the_operation_when_the_document_has_no_directive() -> None:
+    """The same text brings the same parsed document, so its plans are built once."""
+    compiled: list[str] = []
+    compile_ = GatewayExecutor._compile
+
+    def counting(self: GatewayExecutor, type_: Any, details: Any) -> Any:
+        compiled.append(type_.name)
+        return compile_(self, type_, details)
+
+    query = '{ tenant(id: "acme") { groups(first: 3) { nodes { displayName memberCount '
+    query += "members { display groups { displayName } } } } } }"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(GatewayExecutor, "_compile", counting)
+        async for client in open_client(small_demo()):
+            first = await client.post(query)
+            built = len(compiled)
+            again = await client.post(query)
+            same_text_elsewhere = await client.post(" " + query)
+    assert "errors" not in first and again == first == same_text_elsewhere
+    assert built > 0 and "Group" in compiled
+    assert len(compiled) == 2 * built  # the second text is another document: built again
+
+
+async def test_skip_and_include_follow_each_requests_variables() -> None:
+    """Plans of a document with directives depend on its variables: never reused."""
+    async for client in open_client(small_demo()):
+        for on in (True, False, True, False):
+            body = await client.post(FRAGMENTS, {"on": on})
+            node = body["data"]["tenant"]["groups"]["edges"][0]["node"]
+            assert ("displayName" in node) is not on
+            assert ("display" in node["members"][0]) is on
