@@ -14,66 +14,19 @@ from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
 import httpx
-import orjson
 from fastapi import FastAPI
-from starlette.requests import Request
-from starlette.responses import Response
 from starlette.routing import Route
-from starlette.types import Receive, Scope, Send
-from starlette.websockets import WebSocket
-from strawberry.asgi import GraphQL
 
 from app.config import ConfigError, Settings
-from app.errors import Unauthenticated
-from app.gateway import Gateway, open_gateway
-from app.graphiql import graphiql_page
+from app.gateway import open_gateway
+from app.http.graphql import GraphQLApp
 from app.operator import install_operator
 from app.schema import build_schema
-from app.schema.context import Context
 
 if TYPE_CHECKING:
     from opentelemetry.trace import TracerProvider
 
 log = logging.getLogger("scim_gateway")
-
-
-_CONTEXT: str = "scim_gateway.context"
-"""Where the request's :class:`Context` waits in the ASGI scope until the answer is sent."""
-
-
-class GraphQLApp(GraphQL[Context, None]):
-    """Strawberry's ASGI view of the schema at ``/graphql``: POST and GET operations, and
-    GraphiQL for a browser. Each request's context is closed once its answer is sent."""
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        try:
-            await super().__call__(scope, receive, send)
-        finally:
-            context = scope.pop(_CONTEXT, None)
-            if context is not None:
-                context.close()
-
-    async def get_context(
-        self, request: Request | WebSocket, response: Response | WebSocket
-    ) -> Context:
-        gateway: Gateway = request.app.state.gateway
-        try:
-            principal = gateway.authenticator.authenticate(request.headers.get("authorization"))
-        except Unauthenticated as exc:
-            context = Context(gateway, None, exc)
-        else:
-            context = Context(gateway, principal, None)
-        request.scope[_CONTEXT] = context
-        return context
-
-    def encode_json(self, data: object) -> bytes:
-        # orjson is several times faster than json.dumps on large answers.
-        return orjson.dumps(data)
-
-    @property
-    def graphql_ide_html(self) -> str:
-        # GraphiQL from the gateway's own vendored assets, never a CDN (app/graphiql).
-        return graphiql_page()
 
 
 def _tracer_provider(

@@ -1,1 +1,1 @@
-"""HTTP-level concerns of the ASGI app that are not GraphQL: CORS."""
+"""HTTP-level concerns of the ASGI app: the GraphQL endpoint's view, and CORS."""
