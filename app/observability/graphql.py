@@ -27,5 +27,5 @@ def record_operation(ctx: ExecutionContext, started: float) -> None:
     errors = (result.errors if result is not None else None) or ctx.pre_execution_errors
     data = result.data if result is not None else None
     outcome = "ok" if not errors else ("partial" if data else "error")
-    metrics.graphql_requests.labels(name, kind, outcome).inc()
-    metrics.graphql_duration.labels(name, kind).observe(time.perf_counter() - started)
+    metrics.child(metrics.graphql_requests, name, kind, outcome).inc()
+    metrics.child(metrics.graphql_duration, name, kind).observe(time.perf_counter() - started)
