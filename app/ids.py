@@ -75,8 +75,13 @@ def check_scim_id(value: str, what: str = "scimId") -> str:
     return value
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
 def has_control_characters(value: str) -> bool:
-    return any(ord(c) < 0x20 or 0x7F <= ord(c) < 0xA0 for c in value)
+    """C0, DEL and C1 control characters (one regex search: a generator over the characters
+    cost ~3 us per id, twice per ``node(id:)``)."""
+    return _CONTROL.search(value) is not None
 
 
 def encode_cursor(text: str) -> str:

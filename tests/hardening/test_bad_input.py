@@ -54,6 +54,10 @@ CASES: list[tuple[str, str, dict[str, Any]]] = [
     ("empty scim id", GROUP, {"s": ""}),
     ("oversized scim id", GROUP, {"s": "x" * 300}),
     ("scim id with a newline", MEMBER, {"s": "a\nb"}),
+    *(
+        (f"scim id with U+{ord(c):04X}", GROUP, {"s": f"a{c}b"})
+        for c in ("\x00", "\x1f", "\x7f", "\x85", "\x9f")  # C0, DEL, C1 (both ends)
+    ),
     ("garbage cursor", MERGED, {"a": "%%%"}),
     ("tenant cursor on merged groups", MERGED, {"a": encode_cursor("t:acme:3")}),
     ("merged cursor with a negative position", MERGED, {"a": encode_cursor('m:{"acme":-1}')}),
@@ -94,6 +98,14 @@ async def test_every_bad_input_is_refused_with_bad_user_input_before_any_upstrea
         codes = {e["extensions"]["code"] for e in body["errors"]}
         assert codes == {"BAD_USER_INPUT"}, (what, body["errors"])
         assert sum(gateway.upstream(t) for t in TENANTS) == 0, what
+
+
+@pytest.mark.parametrize("c", [" ", "~", "\xa0", "\xe9", "\u2028"])
+async def test_ids_with_characters_next_to_the_control_ranges_are_read(
+    gateway: GatewayClient, c: str
+) -> None:
+    body = await gateway.post(GROUP, {"s": f"a{c}b"})
+    assert body == {"data": {"tenant": {"group": None}}}  # asked upstream: no such group
 
 
 async def test_an_id_for_a_tenant_that_does_not_exist_is_null_without_upstream_calls(
