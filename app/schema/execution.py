@@ -15,9 +15,10 @@ of a list (a page names the same groups thousands of times) reuses the dict made
 
 Plans outlive the operation when its document has no directive: documents are parsed once per
 text (:mod:`app.schema.limits`), so the next request with the same text brings the very same
-field nodes, and nothing else a plan depends on (the schema's types, the fragments) can differ.
-With ``@skip``/``@include`` the selection depends on variables, so such plans stay with their
-operation. Building a ``node(id:)``'s plan cost ~4% of its CPU.
+operation and field nodes, and nothing else a plan depends on (the schema's types, the
+fragments) can differ. They are kept per operation node, for as many operations as the parse
+cache keeps documents. With ``@skip``/``@include`` the selection depends on variables, so such
+plans stay with their request. Building a ``node(id:)``'s plan cost ~4% of its CPU.
 
 A plan is only an optimisation: whenever a value does not fit it (a null for a non-null field, a
 prefetched value that is not there, a scalar that does not coerce, an unexpected class), the
@@ -99,7 +100,7 @@ class GatewayExecutor(StrawberryGraphQLCoreExecutionContext):
         manager = self.middleware_manager
         self._fast = manager is None or not manager.middlewares
         self._plans: dict[tuple[str, int], tuple[FieldDetailsList, _Plan | None]] = {}
-        self._lasting = _without_directives(self.operation, self.fragments)
+        self._lasting = _lasting_plans(self.operation, self.fragments)
         # Compiled functions by plan (held in _plans, so ids stay unique): a plan tree is
         # hashed for the process-wide cache once per operation, not once per list.
         self._completers: dict[tuple[int, bool | None], Completer] = {}
@@ -201,17 +202,16 @@ class GatewayExecutor(StrawberryGraphQLCoreExecutionContext):
     def _lasting_plan(
         self, type_: GraphQLObjectType, field_details_list: FieldDetailsList
     ) -> _Plan | None:
-        """The plan from the process-wide cache when the document allows (see the module's
+        """The plan kept with the operation when its document allows (see the module's
         docstring), keyed by the type and the field nodes, which the entry keeps alive."""
-        if not self._lasting:
+        plans = self._lasting
+        if plans is None:
             return self._compile(type_, field_details_list)
         nodes = tuple(details.node for details in field_details_list)
         key = (type_, *map(id, nodes))
-        entry = _LASTING_PLANS.get(key)
+        entry = plans.get(key)
         if entry is None:
-            if len(_LASTING_PLANS) >= LASTING_PLANS:
-                _LASTING_PLANS.clear()
-            entry = _LASTING_PLANS[key] = (nodes, self._compile(type_, field_details_list))
+            entry = plans[key] = (nodes, self._compile(type_, field_details_list))
         return entry[1]
 
     def _compile(
@@ -255,11 +255,12 @@ class GatewayExecutor(StrawberryGraphQLCoreExecutionContext):
         return None  # nested lists, interfaces, unions: the ordinary way
 
 
-LASTING_PLANS: Final = 4096
-"""Plans kept across operations (a bound: documents come from clients; when full, it starts
-over)."""
-_LASTING_PLANS: dict[tuple[Any, ...], tuple[tuple[FieldNode, ...], _Plan | None]] = {}
-_DIRECTIVE_FREE: dict[int, tuple[OperationDefinitionNode, bool]] = {}
+LASTING_OPERATIONS: Final = 256
+"""Operations whose plans are kept (as many as documents the parse cache keeps; when full, it
+starts over). Each entry holds its operation, whose tokens hold the document's text, so the
+bound is on documents, whatever clients send."""
+_Plans = dict[tuple[Any, ...], tuple[tuple[FieldNode, ...], _Plan | None]]
+_LASTING: dict[int, tuple[OperationDefinitionNode, _Plans | None]] = {}
 
 
 class _FindDirective(Visitor):
@@ -270,12 +271,12 @@ class _FindDirective(Visitor):
         return BREAK
 
 
-def _without_directives(
+def _lasting_plans(
     operation: OperationDefinitionNode, fragments: dict[str, FragmentDetails]
-) -> bool:
-    """Whether neither the operation nor any fragment of its document has a directive or
-    variables of its own (worked out once per operation node)."""
-    held = _DIRECTIVE_FREE.get(id(operation))
+) -> _Plans | None:
+    """Where the operation's plans are kept across requests, or ``None`` when its document
+    has a directive or fragment variables (worked out once per operation node)."""
+    held = _LASTING.get(id(operation))
     if held is not None and held[0] is operation:
         return held[1]
     finder = _FindDirective()
@@ -284,10 +285,11 @@ def _without_directives(
         if finder.found:
             break
         visit(node, finder)
-    if len(_DIRECTIVE_FREE) >= LASTING_PLANS:
-        _DIRECTIVE_FREE.clear()
-    _DIRECTIVE_FREE[id(operation)] = (operation, not finder.found)
-    return not finder.found
+    if len(_LASTING) >= LASTING_OPERATIONS:
+        _LASTING.clear()
+    plans: _Plans | None = None if finder.found else {}
+    _LASTING[id(operation)] = (operation, plans)
+    return plans
 
 
 def _shape(type_: GraphQLOutputType) -> tuple[bool, bool, bool, GraphQLOutputType | None]:

@@ -185,3 +185,12 @@ async def test_skip_and_include_follow_each_requests_variables() -> None:
             node = body["data"]["tenant"]["groups"]["edges"][0]["node"]
             assert ("displayName" in node) is not on
             assert ("display" in node["members"][0]) is on
+
+
+async def test_plans_are_kept_for_a_bounded_number_of_operations() -> None:
+    """Each kept operation holds its document's tokens: distinct texts must not pile up."""
+    async for client in open_client(small_demo()):
+        for n in range(execution.LASTING_OPERATIONS + 20):
+            body = await client.post(f'{{ tenant(id: "acme") {{ n{n}: name }} }}')
+            assert body["data"]["tenant"] == {f"n{n}": "Acme Corp"}
+            assert len(execution._LASTING) <= execution.LASTING_OPERATIONS
