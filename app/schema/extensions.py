@@ -58,11 +58,14 @@ def refused(context: Any) -> GraphQLError | None:
     return None
 
 
-def with_partial_errors(errors: list[GraphQLError] | None, context: Any) -> list[GraphQLError]:
-    """``errors`` and the errors of tenants left out of a merged answer."""
+def with_partial_errors(
+    errors: list[GraphQLError] | None, context: Any
+) -> list[GraphQLError] | None:
+    """``errors`` and the errors of tenants left out of a merged answer (``errors`` as they
+    are when there are none)."""
     if isinstance(context, Context) and context.partial_errors:
         return [*(errors or ()), *context.partial_errors]
-    return errors or []
+    return errors
 
 
 def finish(ec: ExecutionContext, started: float) -> None:
@@ -97,5 +100,5 @@ class GatewayOperation(SchemaExtension):
             ec.result = ExecutionResult(data=None, errors=[error])
         yield
         result = ec.result
-        if result is not None and isinstance(ec.context, Context) and ec.context.partial_errors:
+        if result is not None:
             result.errors = with_partial_errors(result.errors, ec.context)

@@ -432,8 +432,9 @@ class GatewaySchema(strawberry.Schema):
             return self._failed(ec, exc)
         if outcome.errors:
             self.process_errors(outcome.errors, ec)  # logged before masking
-        errors = with_partial_errors(outcome.errors, ec.context)
-        return ExecutionResult(data=outcome.data, errors=errors or None)
+        return ExecutionResult(
+            data=outcome.data, errors=with_partial_errors(outcome.errors, ec.context)
+        )
 
     def _failed(self, ec: ExecutionContext, *raised: Exception) -> ExecutionResult:
         errors = [
