@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
@@ -21,6 +21,10 @@ from app.config import ClientConfig, Settings
 from app.demo import demo_settings, demo_transports
 from app.emulators import DemoEnvironment, build_demo
 from app.main import create_app
+from app.operator_config import TracingConfig
+
+if TYPE_CHECKING:
+    from opentelemetry.sdk.trace import TracerProvider
 
 TENANTS = ("acme", "globex", "initech")
 
@@ -103,10 +107,19 @@ async def open_client(
     clients: list[ClientConfig] | None = None,
     extra_env: Mapping[str, str] | None = None,
     key: str | None = None,
+    tracer_provider: TracerProvider | None = None,
 ) -> AsyncIterator[GatewayClient]:
+    """The gateway over ``demo``; with ``tracer_provider``, ``[tracing]`` is on and spans go
+    there."""
     base, env = demo_settings()
-    settings = Settings(tenants=base.tenants, clients=clients)
-    app = create_app(settings, env={**env, **(extra_env or {})}, transports=demo_transports(demo))
+    tracing = TracingConfig(enabled=tracer_provider is not None)
+    settings = Settings(tenants=base.tenants, clients=clients, tracing=tracing)
+    app = create_app(
+        settings,
+        env={**env, **(extra_env or {})},
+        transports=demo_transports(demo),
+        tracer_provider=tracer_provider,
+    )
     async with LifespanManager(app) as manager:
         transport = httpx.ASGITransport(app=manager.app)
         async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as http:

@@ -14,13 +14,9 @@ from typing import Any
 
 import httpx
 import pytest
-from asgi_lifespan import LifespanManager
 
-from app.config import Settings
-from app.demo import demo_settings, demo_transports
 from app.http.graphql import GraphQLApp
-from app.main import create_app
-from tests.gateway.conftest import small_demo
+from tests.gateway.conftest import open_client, small_demo
 from tests.gateway.test_operation_steps import CASES
 
 DIRECT = "application/json"
@@ -39,14 +35,8 @@ async def http(
         return await run(self, request, *args, **kwargs)
 
     monkeypatch.setattr(GraphQLApp, "run", spy)
-    base, env = demo_settings()
-    app = create_app(
-        Settings(tenants=base.tenants), env=env, transports=demo_transports(small_demo())
-    )
-    async with LifespanManager(app) as manager:
-        transport = httpx.ASGITransport(app=manager.app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as client:
-            yield client, runs
+    async for client in open_client(small_demo()):
+        yield client.http, runs
 
 
 async def _both(

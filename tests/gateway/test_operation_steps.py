@@ -9,24 +9,16 @@ both, and both count it in the same metric series.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack, asynccontextmanager
-from dataclasses import dataclass
+from contextlib import asynccontextmanager
 from typing import Any
 
-import httpx
 import pytest
-from asgi_lifespan import LifespanManager
-from fastapi import FastAPI
 from opentelemetry.sdk.trace import TracerProvider
 
-from app.config import ClientConfig, Settings
-from app.demo import demo_settings, demo_transports
-from app.emulators import DemoEnvironment
+from app.config import ClientConfig
 from app.ids import encode_id
-from app.main import create_app
-from app.operator_config import TracingConfig
 from app.schema.limits import GatewaySchema
-from tests.gateway.conftest import small_demo
+from tests.gateway.conftest import GatewayClient, open_client, small_demo
 
 KEY = "platform-admin-key-0123456789"
 CLIENTS = [ClientConfig(name="platform", key_env="K_ADMIN", role="admin", tenants=["*"])]
@@ -34,57 +26,40 @@ AUTH = {"Authorization": f"Bearer {KEY}"}
 PAGE = "{ tenants { id groups(first: 3) { nodes { displayName members { display } } } } }"
 
 
-@dataclass
-class Side:
-    http: httpx.AsyncClient
-    app: FastAPI
-    demo: DemoEnvironment
-
-    def operations(self) -> dict[tuple[str, ...], float]:
-        """The ``scim_gateway_graphql_requests`` series counted so far."""
-        registry = self.app.state.metrics.registry
-        return {
-            tuple(sample.labels.values()): sample.value
-            for metric in registry.collect()
-            if metric.name == "scim_gateway_graphql_requests"
-            for sample in metric.samples
-            if sample.name.endswith("_total")
-        }
+def _operations(side: GatewayClient) -> dict[tuple[str, ...], float]:
+    """The ``scim_gateway_graphql_requests`` series counted so far."""
+    registry = side.app.state.metrics.registry
+    return {
+        tuple(sample.labels.values()): sample.value
+        for metric in registry.collect()
+        if metric.name == "scim_gateway_graphql_requests"
+        for sample in metric.samples
+        if sample.name.endswith("_total")
+    }
 
 
 @asynccontextmanager
-async def _side(stack: AsyncExitStack, *, tracing: bool) -> AsyncIterator[Side]:
-    demo = small_demo()
-    base, env = demo_settings()
-    settings = Settings(
-        tenants=base.tenants, clients=CLIENTS, tracing=TracingConfig(enabled=tracing)
-    )
+async def _side(*, tracing: bool) -> AsyncIterator[GatewayClient]:
     provider = TracerProvider() if tracing else None
-    app = create_app(
-        settings,
-        env={**env, "K_ADMIN": KEY},
-        transports=demo_transports(demo),
-        tracer_provider=provider,
-    )
-    schema = app.state.schema
-    assert isinstance(schema, GatewaySchema) and schema.own_steps is not tracing
-    async with LifespanManager(app) as manager:
-        transport = httpx.ASGITransport(app=manager.app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as http:
-            yield Side(http, app, demo)
+    async for side in open_client(
+        small_demo(), clients=CLIENTS, extra_env={"K_ADMIN": KEY}, tracer_provider=provider
+    ):
+        schema = side.app.state.schema
+        assert isinstance(schema, GatewaySchema) and schema.own_steps is not tracing
+        yield side
     if provider is not None:
         provider.shutdown()
 
 
 @pytest.fixture
-async def sides() -> AsyncIterator[tuple[Side, Side]]:
-    async with AsyncExitStack() as stack:
-        own = await stack.enter_async_context(_side(stack, tracing=False))
-        strawberry_path = await stack.enter_async_context(_side(stack, tracing=True))
+async def sides() -> AsyncIterator[tuple[GatewayClient, GatewayClient]]:
+    async with _side(tracing=False) as own, _side(tracing=True) as strawberry_path:
         yield own, strawberry_path
 
 
-async def _both(sides: tuple[Side, Side], method: str, **kwargs: Any) -> list[Any]:
+async def _both(
+    sides: tuple[GatewayClient, GatewayClient], method: str, **kwargs: Any
+) -> list[Any]:
     answers = []
     for side in sides:
         response = await side.http.request(method, "/graphql", **kwargs)
@@ -94,7 +69,7 @@ async def _both(sides: tuple[Side, Side], method: str, **kwargs: Any) -> list[An
             body = response.text
         answers.append((response.status_code, body))
     assert answers[0] == answers[1]
-    assert sides[0].operations() == sides[1].operations()
+    assert _operations(sides[0]) == _operations(sides[1])
     return answers[0]  # type: ignore[no-any-return]
 
 
@@ -152,17 +127,23 @@ CASES: dict[str, dict[str, Any]] = {
 
 
 @pytest.mark.parametrize("case", CASES)
-async def test_both_paths_answer_alike(sides: tuple[Side, Side], case: str) -> None:
+async def test_both_paths_answer_alike(
+    sides: tuple[GatewayClient, GatewayClient], case: str
+) -> None:
     await _both(sides, "POST", **CASES[case])
 
 
-async def test_a_mutation_over_get_is_refused_alike(sides: tuple[Side, Side]) -> None:
+async def test_a_mutation_over_get_is_refused_alike(
+    sides: tuple[GatewayClient, GatewayClient],
+) -> None:
     mutation = 'mutation { deleteGroup(input: {id: "x"}) { deletedGroupId } }'
     status, _ = await _both(sides, "GET", params={"query": mutation}, headers=AUTH)
     assert status in {400, 405}
 
 
-async def test_a_tenant_down_is_a_partial_answer_alike(sides: tuple[Side, Side]) -> None:
+async def test_a_tenant_down_is_a_partial_answer_alike(
+    sides: tuple[GatewayClient, GatewayClient],
+) -> None:
     merged = "{ groups(first: 5) { nodes { displayName tenant { id } } } }"
     for side in sides:
         side.demo.scim.faults.fail_next(10, 503)
@@ -172,7 +153,7 @@ async def test_a_tenant_down_is_a_partial_answer_alike(sides: tuple[Side, Side])
 
 
 async def test_unexpected_exceptions_are_masked_alike(
-    sides: tuple[Side, Side], monkeypatch: pytest.MonkeyPatch
+    sides: tuple[GatewayClient, GatewayClient], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     async def explode(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("secret internals")
