@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Callable, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import Callable, Mapping
 from contextvars import ContextVar
 from typing import Any, Protocol
 
@@ -207,9 +206,12 @@ class Upstream:
         started = time.perf_counter()
         span = tracer.start(self.tenant_id, request) if tracer is not None else None
         try:
-            async with _slot(self.resilience.concurrency):
+            semaphore = self.resilience.concurrency
+            if semaphore is None:
                 response = await self.client.send(request)
-                await response.aread()
+            else:
+                async with semaphore:
+                    response = await self.client.send(request)
         except httpx.TimeoutException as exc:
             self._observe(observer, span, where, "timeout", started)
             if breaker is not None:
@@ -273,16 +275,6 @@ class Upstream:
             return (decode or orjson.loads)(response.content)
         except orjson.JSONDecodeError as exc:
             raise self._fail(UpstreamError(f"upstream sent malformed JSON on {where}")) from exc
-
-
-@asynccontextmanager
-async def _slot(semaphore: asyncio.Semaphore | None) -> AsyncIterator[None]:
-    """Hold one of the tenant's concurrent-request slots, if it caps them."""
-    if semaphore is None:
-        yield
-        return
-    async with semaphore:
-        yield
 
 
 def _time_left_for(delay: float) -> bool:

@@ -317,7 +317,14 @@ class ScimAdapter:
         """
         size = (await self.capabilities()).max_filter_terms
         parts = list(wire.chunks(wire.unique(keys), size))
-        answers = await asyncio.gather(*(fetch(part) for part in parts), return_exceptions=True)
+        answers: list[Mapping[str, T] | BaseException]
+        if len(parts) == 1:  # no task to gather (a node(id:) is one key)
+            try:
+                answers = [await fetch(parts[0])]
+            except GatewayError as exc:
+                answers = [exc]
+        else:
+            answers = await asyncio.gather(*(fetch(p) for p in parts), return_exceptions=True)
         found: dict[str, T | Exception] = {}
         for part, answer in zip(parts, answers, strict=True):
             if isinstance(answer, GatewayError):
