@@ -1,8 +1,6 @@
-"""build_demo: deterministic, parameterizable, fast, and reachable with the exported credentials."""
+"""build_demo: deterministic, parameterizable and reachable with the exported credentials."""
 
 from __future__ import annotations
-
-import time
 
 import httpx
 
@@ -28,10 +26,8 @@ def test_the_package_exports_a_sorted_and_complete_all() -> None:
     assert all(hasattr(emulators, name) for name in emulators.__all__)
 
 
-def test_the_default_demo_seeds_three_tenants_quickly() -> None:
-    started = time.perf_counter()
+def test_the_default_demo_seeds_three_tenants() -> None:
     env = build_demo()
-    assert time.perf_counter() - started < 2
     assert [(t.key, t.name, t.kind) for t in env.tenants] == [
         ("acme", "Acme Corp", BackendKind.DESCOPE),
         ("globex", "Globex", BackendKind.CONDECO),

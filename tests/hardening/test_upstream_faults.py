@@ -70,7 +70,9 @@ async def test_a_tenant_slower_than_the_deadline_answers_in_time_with_upstream_t
     started = time.perf_counter()
     body = await deadline_gateway.post(MERGED)
     elapsed = time.perf_counter() - started
-    assert elapsed < 0.5 + 1.0  # the emulator would have taken 5 s
+    # Only the 0.5 s deadline can time this out (the emulator answers in 5 s, within the
+    # tenant's 10 s timeout); the margin is for a loaded CI machine, not the measure.
+    assert elapsed < 0.5 + 3.0
     [error] = body["errors"]
     assert error["extensions"]["code"] == "UPSTREAM_TIMEOUT"
     assert error["extensions"]["tenant"] == "acme"
@@ -89,7 +91,7 @@ async def test_the_whole_request_has_a_deadline_even_when_the_slow_part_is_not_a
     monkeypatch.setattr(backend, "search_groups", hang)
     started = time.perf_counter()
     body = await deadline_gateway.post(MERGED)
-    assert time.perf_counter() - started < 0.5 + 1.5  # the hang is 30 s
+    assert time.perf_counter() - started < 0.5 + 4.5  # the hang is 30 s
     assert body["data"] is None
     assert codes(body) == ["UPSTREAM_TIMEOUT"]
 
