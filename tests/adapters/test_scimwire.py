@@ -168,6 +168,18 @@ def test_a_hostile_value_stays_one_value_in_a_filter() -> None:
     assert wire.member_path(hostile) == f"members[value eq {ScimFilter.quote(hostile)}]"
 
 
+@settings(max_examples=300, deadline=None)
+@given(st.text())
+def test_quote_renders_any_string_as_the_library_does(value: str) -> None:
+    assert wire.quote(value) == ScimFilter.quote(value)
+
+
+def test_quote_escapes_what_a_filter_could_mistake_for_syntax() -> None:
+    for value in ['a"b', "back\\slash", "\x00\x1f\x7f", "\u00e9\u4e2d\U0001f600", "", "\u2028"]:
+        assert wire.quote(value) == ScimFilter.quote(value)
+    assert wire.quote('x" or id pr') == '"x\\" or id pr"'
+
+
 def test_chunks_split_and_unique_keeps_first_order() -> None:
     assert [list(c) for c in wire.chunks(["a", "b", "c"], 2)] == [["a", "b"], ["c"]]
     assert wire.unique(["b", "a", "b"]) == ["b", "a"]
