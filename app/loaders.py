@@ -148,31 +148,40 @@ class ManyLoader(Generic[K, V]):
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def load_many(self, keys: Sequence[K]) -> list[V | Exception]:
-        done, reading = self._done, self._reading
+        done = self._done
+        try:
+            return [done[key] for key in keys]  # all answered already (primed, or read)
+        except KeyError:
+            pass
         found: dict[K, Any] = {}
-        batches: dict[asyncio.Future[dict[K, V | Exception]], list[K]] = {}
-        for key in keys:
-            if key in found:
-                continue
-            value = done.get(key, _MISSING)
-            if value is not _MISSING:
-                found[key] = value
-                continue
-            batch = reading.get(key)
-            if batch is None:
-                batch = reading[key] = self._gather(key)
-            found[key] = _MISSING
-            batches.setdefault(batch, []).append(key)
-        for batch, asked in batches.items():
+        waits: dict[asyncio.Future[dict[K, V | Exception]], list[K]] = {}
+        new: list[K] = []
+        reading = self._reading
+        for key in dict.fromkeys(keys):
+            if key in done:
+                found[key] = done[key]
+            elif (batch := reading.get(key)) is not None:
+                waits.setdefault(batch, []).append(key)
+            else:
+                new.append(key)
+        if new:
+            waits.setdefault(self._gather(new), []).extend(new)
+        for batch, asked in waits.items():
             # Shielded: a caller that is cancelled must not cancel a batch others wait on.
             answers = await asyncio.shield(batch)
-            for key in asked:
-                found[key] = answers[key]
+            if len(asked) == len(answers):  # the whole batch was ours
+                found.update(answers)
+            else:
+                for key in asked:
+                    found[key] = answers[key]
         return [found[key] for key in keys]
 
     async def load(self, key: K) -> V:
         """One key; its exception is raised."""
-        [result] = await self.load_many([key])
+        result: V | Exception = self._done.get(key, _MISSING)
+        if result is _MISSING:
+            batch = self._reading.get(key) or self._gather([key])
+            result = (await asyncio.shield(batch))[key]  # shielded: see load_many
         if isinstance(result, Exception):
             raise result
         return result
@@ -201,13 +210,16 @@ class ManyLoader(Generic[K, V]):
         self.clear()
         self._batch = _closed
 
-    def _gather(self, key: K) -> asyncio.Future[dict[K, V | Exception]]:
-        if self._next is None:
+    def _gather(self, keys: list[K]) -> asyncio.Future[dict[K, V | Exception]]:
+        """The batch of this tick, now reading ``keys`` too (none of them read or reading)."""
+        batch = self._next
+        if batch is None:
             loop = asyncio.get_running_loop()
-            self._next = loop.create_future()
+            batch = self._next = loop.create_future()
             loop.call_soon(self._dispatch)
-        self._queued.append(key)
-        return self._next
+        self._queued.extend(keys)
+        self._reading.update(dict.fromkeys(keys, batch))
+        return batch
 
     def _dispatch(self) -> None:
         keys, batch = self._queued, self._next
@@ -240,13 +252,13 @@ class ManyLoader(Generic[K, V]):
             batch.set_result(answers)
 
 
-_MISSING: Any = object()
-
-
 def _consume(done: asyncio.Future[Any]) -> None:
     """Mark a read nobody may wait for as seen: its failure is not a "never retrieved" one."""
     if not done.cancelled():
         done.exception()
+
+
+_MISSING: Any = object()
 
 
 async def _closed(keys: list[Any]) -> list[Any]:
