@@ -1,9 +1,9 @@
 """SCIM 2.0 wire format: pure functions between JSON dicts and :mod:`app.models` records.
 
 No I/O here. Parsing follows RFC 7643 §4.2 (Group) and §3.1 (meta); requests follow RFC 7644
-§3.3 (POST), §3.5.1 (PUT), §3.5.2 (PATCH) and §3.4.2.2 (filters). Values inside filters are always
-rendered as :meth:`scim2_models.ScimFilter.quote` renders them (:func:`quote`), so no id or
-member value can change the shape of a filter.
+§3.3 (POST), §3.5.1 (PUT), §3.5.2 (PATCH) and §3.4.2.2 (filters). Values inside filters
+are always rendered as :meth:`scim2_models.ScimFilter.quote` renders them (:func:`quote`),
+so no id or member value can change the shape of a filter.
 """
 
 from __future__ import annotations
