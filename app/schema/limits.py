@@ -329,8 +329,8 @@ class GatewaySchema(strawberry.Schema):
         **kwargs: Any,
     ) -> None:
         self.limits = limits
-        self.checks = CheckedDocument(limits.max_tokens, limit_rules(limits), limits.max_cost)
-        checks = partial(CheckedDocument, limits.max_tokens, self.checks.rules, limits.max_cost)
+        checks = partial(CheckedDocument, limits.max_tokens, limit_rules(limits), limits.max_cost)
+        self.checks = checks()  # the own path's checks; Strawberry's path makes its own
         kwargs["extensions"] = [checks, *extensions, GatewayOperation]
         kwargs.setdefault("execution_context_class", GatewayExecutor)
         super().__init__(*args, **kwargs)
@@ -384,8 +384,6 @@ class GatewaySchema(strawberry.Schema):
     async def _run(self, ec: ExecutionContext) -> ExecutionResult:
         started = time.perf_counter()
         result = await self._result(ec)
-        if result.errors:
-            ec.pre_execution_errors = result.errors
         ec.result = result
         finish(ec, started)
         return result
