@@ -256,12 +256,13 @@ class ScimAdapter:
         return hint is not None and hint <= self._whole_tenant_groups
 
     async def tenant_membership(self) -> TenantMembership | None:
-        """The whole tenant's groups in one listing, when its last known size fits one page
-        and the server has no ``.search`` (without it, members' groups are asked by ``or``
-        chunks or by that same scan); ``None`` otherwise: one ``.search`` already answers
-        any number of members. One page only: a tenant that has grown past it since (its
+        """The whole tenant's groups in one listing, when its last known size fits one page;
+        ``None`` otherwise. Sent alongside a page, it answers the page's members' groups in
+        the page's round trip, where a ``.search`` of them (or ``or`` chunks, or that same
+        scan, without ``.search``) would take one more, and it is never more requests than
+        those: one. One page only: a tenant that has grown past it since (its
         ``totalResults`` says so) is not read on; its members are asked for by id."""
-        if self.post_search is not False or not self._small_tenant():
+        if not self._small_tenant():
             return None
         count = (await self.capabilities()).max_page_size
         if self._group_count_hint is None or self._group_count_hint > count:

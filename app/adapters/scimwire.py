@@ -358,10 +358,16 @@ def _supported(data: Mapping[str, Any], key: str, default: bool) -> bool:
     return default
 
 
+MAX_PAGE_SIZE = 1000
+"""The largest page asked of a server that announces a larger ``filter.maxResults``: one
+answer of that many groups with their members is already a few MB."""
+
+
 def parse_service_provider_config(data: object) -> Capabilities:
     """Capabilities from a ServiceProviderConfig (RFC 7643 §5); absent parts keep the defaults.
 
-    A page never asks for more than ``filter.maxResults``, the most the server returns.
+    A page asks for ``filter.maxResults`` resources, the most the server says it returns, up
+    to :data:`MAX_PAGE_SIZE`; 100 when it does not say (``Capabilities``' default).
     """
     if not isinstance(data, Mapping):
         raise WireError("the ServiceProviderConfig is not a JSON object")
@@ -375,7 +381,7 @@ def parse_service_provider_config(data: object) -> Capabilities:
         filter_max_results=max_results,
         sort=_supported(data, "sort", defaults.sort),
         etag=_supported(data, "etag", defaults.etag),
-        max_page_size=min(defaults.max_page_size, max_results or defaults.max_page_size),
+        max_page_size=min(MAX_PAGE_SIZE, max_results) if max_results else defaults.max_page_size,
     )
 
 

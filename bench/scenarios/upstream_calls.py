@@ -15,12 +15,15 @@ max_filter_terms)`` or-filter chunks (sent concurrently) and a scan of the whole
   of the page's distinct members; the answers are whole groups, so nothing is read twice. The
   token is fetched once per lifetime (cold start).
 - SCIM (``ScimAdapter``): 1 list page + one ``POST Groups/.search`` of all the page's distinct
-  members, paged by ``max_page_size`` (ServiceProviderConfig, read once: cold start).
+  members, paged by ``max_page_size``: the server's ``filter.maxResults`` (ServiceProviderConfig,
+  read once: cold start).
 
-Once a warm tenant is known to hold at most ``SMALL_TENANT_GROUPS``, Descope's management call
-and Condeco's membership read become reads of the whole tenant sent with the page: the same
-count (for Condeco, a one-page scan, which the cost above already prefers or ties), one round
-trip fewer, which scenario 2 shows.
+Once a warm tenant is known to hold at most ``SMALL_TENANT_GROUPS`` groups, the second read is
+of the whole tenant, sent with the page (Descope's management call without ``userIds``; for
+Condeco and scim a listing of every group, when it fits one page): the same count (for Condeco,
+a one-page scan, which the cost above already prefers or ties; for scim one page, as the
+``.search`` of a page's members takes at least one), one round trip fewer, which scenario 2
+shows.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from collections.abc import Callable, Iterable
 from scim2_models import Group as ScimGroup
 
 from app.adapters.condeco import CONDECO_CAPABILITIES
+from app.adapters.scimwire import MAX_PAGE_SIZE
 from app.emulators import DESCOPE_TENANT_ID, DemoEnvironment, build_demo
 from app.models import Capabilities
 from bench.report import Row
@@ -41,8 +45,8 @@ QUERY = (
     "{ tenants { id groups(first: %d) { nodes { displayName "
     "members { display groups { displayName } } } } } }"
 )
-# scim2-server announces filter.maxResults 1000; the adapter pages by min(100, that).
-SCIM_PAGE = Capabilities().max_page_size
+# scim2-server announces filter.maxResults 1000; the adapter pages by that, within its cap.
+SCIM_PAGE = min(1000, MAX_PAGE_SIZE)
 LIST_PAGE_CAP = 200  # every emulator's list page cap (and the gateway's MAX_FIRST)
 
 Directory = list[tuple[str, list[str]]]

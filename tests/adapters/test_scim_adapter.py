@@ -11,6 +11,7 @@ from scim2_models import ScimFilter
 from app.adapters.scim import ScimAdapter
 from app.errors import NotFound, PreconditionFailed, UpstreamError
 from app.models import BackendKind, GroupDraft, GroupPatch, GroupRecord
+from tests.adapters.conftest import TOKEN
 
 if TYPE_CHECKING:  # fixtures' types, defined in conftest.py
     from tests.adapters.conftest import Counted, Seeder
@@ -132,6 +133,39 @@ async def test_sixty_members_groups_load_in_one_search_request(
     assert membership.group_ids[4] == [evens]
     assert membership.group_ids[-1] == []
     assert sorted(r.id for r in membership.records) == sorted([evens, firsts])
+
+
+async def test_a_small_tenant_is_read_whole_in_one_listing_instead_of_a_search(
+    scim: ScimAdapter, seeded: Seeder, sent: Counted
+) -> None:
+    users = [await seeded.user(f"user{i}") for i in range(6)]
+    for i in range(5):
+        await seeded.group(f"g{i}", users[i : i + 2])
+    assert await scim.tenant_membership() is None  # its size is not known yet
+    await scim.search_groups(None, 1, 2)  # the listing tells: 5 groups
+    sent.reset()
+
+    whole = await scim.tenant_membership()
+
+    assert whole is not None
+    assert sent.counts == {"GET /v2/Groups": 1}  # one page of maxResults, no .search
+    [listing] = sent.requests
+    assert listing.url.params["count"] == "1000" and "filter" not in listing.url.params
+    asked = await scim.groups_of_members(users)
+    assert whole.of(users).group_ids == asked.group_ids
+    assert sent.counts["POST /v2/Groups/.search"] == 1
+
+
+async def test_a_tenant_above_the_whole_read_limit_is_asked_by_search(
+    scim_client: httpx.AsyncClient, seeded: Seeder, sent: Counted
+) -> None:
+    scim = ScimAdapter("acme", scim_client, token=TOKEN, whole_tenant_groups=4)
+    for i in range(5):
+        await seeded.group(f"g{i}")
+    await scim.search_groups(None, 1, 2)
+    sent.reset()
+    assert await scim.tenant_membership() is None
+    assert sent.counts == {}
 
 
 async def test_members_are_users_with_login_id_from_username(

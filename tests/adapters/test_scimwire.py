@@ -199,6 +199,23 @@ def test_service_provider_config_gives_capabilities() -> None:
     assert caps.max_page_size == 40
 
 
+@pytest.mark.parametrize(
+    ("filter_section", "page"),
+    [
+        ({"supported": True, "maxResults": 1000}, 1000),
+        ({"supported": True, "maxResults": 50_000}, wire.MAX_PAGE_SIZE),
+        ({"supported": True}, 100),
+        ({"supported": True, "maxResults": 0}, 100),
+    ],
+    ids=["as announced", "capped", "not announced", "nonsense"],
+)
+def test_a_page_asks_for_what_the_server_announces_within_a_cap(
+    filter_section: dict[str, object], page: int
+) -> None:
+    caps = wire.parse_service_provider_config({"filter": filter_section})
+    assert caps.max_page_size == page
+
+
 def test_groups_by_member_reads_each_groups_members() -> None:
     a = wire.parse_group({"id": "A", "members": [{"value": "1"}, {"value": "2"}]})
     b = wire.parse_group({"id": "B", "members": [{"value": "2"}]})

@@ -2,8 +2,9 @@
 
 Once a listing has told the gateway how many groups a tenant has, and that is at most
 ``SMALL_TENANT_GROUPS``, the page's own read and one read of the whole tenant's membership
-(Descope: the management call without ``userIds``; Condeco: one listing of every group) go out
-together: one round trip instead of two, for the same number of requests and the same answer.
+(Descope: the management call without ``userIds``; Condeco and scim: one listing of every
+group, where scim would otherwise ``POST /Groups/.search`` the page's members) go out together:
+one round trip instead of two, for the same number of requests and the same answer.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import pytest
 from asgi_lifespan import LifespanManager
 
 from app.adapters.scim import SMALL_TENANT_GROUPS
+from app.adapters.scimwire import MAX_PAGE_SIZE
 from app.config import Settings
 from app.demo import demo_settings, demo_transports
 from app.emulators import DemoEnvironment, build_demo
@@ -26,7 +28,8 @@ from tests.gateway.conftest import WatchedTransport
 
 PAGE = """{ tenant(id: "%s") { groups(first: 10) { nodes {
   displayName members { scimId groups { scimId displayName } } } } } }"""
-KINDS = ("acme", "globex")
+KINDS = ("acme", "globex", "initech")
+WHOLE_COUNTS = {"200", str(MAX_PAGE_SIZE)}  # Condeco's page; scim2-server's maxResults, 1000
 
 
 def _whole_read(request: httpx.Request) -> bool:
@@ -34,7 +37,8 @@ def _whole_read(request: httpx.Request) -> bool:
     if request.url.path.endswith("/mgmt/group/member/all"):
         return "userIds" not in json.loads(request.content)
     params = request.url.params
-    return request.method == "GET" and params.get("count") == "200" and "filter" not in params
+    whole_page = params.get("count") in WHOLE_COUNTS
+    return request.method == "GET" and whole_page and "filter" not in params
 
 
 class _Gateway:

@@ -93,9 +93,20 @@ def test_readyz_is_not_ready_without_a_gateway_or_with_an_open_breaker() -> None
 
 async def test_metrics_count_operations_upstream_requests_and_batch_sizes() -> None:
     async with in_process() as gw:
-        assert "errors" not in await gw.graphql({"query": QUERY})
+        answer = await gw.graphql({"query": QUERY})
+        assert "errors" not in answer
         bad = await gw.graphql({"query": "query Broken { nope }"})
         assert bad["errors"]
+        # One member's groups, outside a page: on a generic server, a POST Groups/.search.
+        page = await gw.graphql(
+            {
+                "query": '{ tenant(id: "initech") { groups(first: 1) { '
+                "nodes { members { scimId } } } } }"
+            }
+        )
+        member = page["data"]["tenant"]["groups"]["nodes"][0]["members"][0]["scimId"]
+        query = '{ tenant(id: "initech") { member(scimId: "%s") { groups { scimId } } } }'
+        assert "errors" not in await gw.graphql({"query": query % member})
         response = await gw.http.get("/metrics")
 
     assert response.status_code == 200
