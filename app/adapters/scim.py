@@ -50,6 +50,12 @@ class SendOptions(TypedDict, total=False):
 PAGES_AHEAD = 4
 """Pages of one listing asked for at once, after the first one."""
 
+SCAN_PAGE = 200
+"""The most groups per request a scan is priced at (``_scan_is_cheaper``), whatever larger
+page the server allows: reading a tenant whole must save requests at this rate or better to
+be worth the groups nobody asked for (with a 1,000-group page, a batch of 60 ids would
+otherwise read 1,000 groups to save one request)."""
+
 SMALL_TENANT_GROUPS = 200
 """By default, a tenant of at most this many groups (as last listed) is read whole, in one
 request, alongside a page whose members' groups are selected: the one round trip that would
@@ -242,11 +248,12 @@ class ScimAdapter:
         return page
 
     async def _scan_is_cheaper(self, keys: int) -> bool:
-        """Whether reading every group costs fewer requests than ``or`` chunks for ``keys``."""
+        """Whether reading every group costs fewer requests than ``or`` chunks for ``keys``,
+        pages priced at no more than :data:`SCAN_PAGE` groups."""
         if self._group_count_hint is None:
             return False
         caps = await self.capabilities()
-        pages = max(1, -(-self._group_count_hint // caps.max_page_size))
+        pages = max(1, -(-self._group_count_hint // min(caps.max_page_size, SCAN_PAGE)))
         chunks = -(-keys // caps.max_filter_terms)
         return pages < chunks
 

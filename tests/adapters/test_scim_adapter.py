@@ -8,7 +8,7 @@ import httpx
 import pytest
 from scim2_models import ScimFilter
 
-from app.adapters.scim import ScimAdapter
+from app.adapters.scim import SCAN_PAGE, ScimAdapter
 from app.errors import NotFound, PreconditionFailed, UpstreamError
 from app.models import BackendKind, GroupDraft, GroupPatch, GroupRecord
 from tests.adapters.conftest import TOKEN
@@ -166,6 +166,37 @@ async def test_a_tenant_above_the_whole_read_limit_is_asked_by_search(
     sent.reset()
     assert await scim.tenant_membership() is None
     assert sent.counts == {}
+
+
+async def test_a_batch_reads_a_small_tenant_whole_when_that_is_fewer_requests(
+    scim: ScimAdapter, seeded: Seeder, sent: Counted
+) -> None:
+    ids = [await seeded.group(f"g{i}") for i in range(5)]
+    await scim.search_groups(None, 1, 2)  # the listing tells: 5 groups
+    asked = [*ids, *(f"missing-{i}" for i in range(55))]  # two or-chunks of 50
+    sent.reset()
+
+    found = await scim.get_groups(asked)
+
+    assert sent.counts == {"GET /v2/Groups": 1}  # one scan instead of two chunks
+    assert [g.id for g in found[:5] if isinstance(g, GroupRecord)] == ids
+    assert all(isinstance(g, NotFound) for g in found[5:])
+
+
+async def test_a_scan_is_priced_at_two_hundred_groups_a_request_whatever_the_page(
+    scim: ScimAdapter, seeded: Seeder, sent: Counted
+) -> None:
+    # scim2-server pages by 1,000: one request would read this tenant, but it would read
+    # 201 groups where two or-chunks read what was asked; priced at 200, that is 2 vs 2.
+    ids = [await seeded.group(f"g{i:03}") for i in range(SCAN_PAGE + 1)]
+    await scim.search_groups(None, 1, 1)
+    sent.reset()
+
+    found = await scim.get_groups(ids[:60])
+
+    assert sent.counts == {"GET /v2/Groups": 2}
+    assert all("filter" in r.url.params for r in sent.requests)
+    assert [g.id for g in found if isinstance(g, GroupRecord)] == ids[:60]
 
 
 async def test_members_are_users_with_login_id_from_username(
