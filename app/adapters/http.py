@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable, Mapping
 from contextvars import ContextVar
 from typing import Any, Protocol
+from urllib.parse import urlencode
 
 import httpx
 import orjson
@@ -96,6 +97,31 @@ def error_detail(body: bytes) -> tuple[str | None, str | None]:
     )
 
 
+def joined_url(
+    base: str | None, url: str, params: Mapping[str, str | int] | None
+) -> tuple[str, Mapping[str, str | int] | None]:
+    """``(url, params)`` for ``client.build_request``: where it can, the absolute URL httpx
+    would make from the client's ``base`` (its ``base_url`` as text, which httpx ends with a
+    slash), a relative ``url`` and ``params``, and no params; else ``url`` and ``params`` as
+    given, for httpx to merge. httpx parses a relative URL, the joined path and the URL with
+    its query each in turn (~80-200 us a request); this text is parsed once (~15-40 us).
+    Values are encoded as httpx encodes them (``+`` for a space, every reserved character
+    escaped). A ``url`` that is absolute (or might be read so: a scheme, ``//host``), that
+    has a query or a fragment, and params of another type than ``str`` or ``int`` are left
+    to httpx."""
+    if base is None or "?" in url or "#" in url or ":" in url or url.startswith("//"):
+        return url, params
+    url = base + url.lstrip("/")
+    if not params:
+        return url, None
+    if any(type(value) not in _PLAIN_PARAMS for value in params.values()):
+        return url, params
+    return f"{url}?{urlencode(params)}", None
+
+
+_PLAIN_PARAMS = (str, int)  # exactly: httpx writes a bool as "true", urlencode as "True"
+
+
 class Upstream:
     """Sends requests for one tenant over a pooled client it does not own.
 
@@ -110,6 +136,11 @@ class Upstream:
         self.tenant_id = tenant_id
         self.client = client
         self.resilience = resilience or Resilience()
+        base = client.base_url
+        # Relative URLs are joined to this text (joined_url); None: httpx joins them.
+        plain = base.is_absolute_url and not base.query and not base.fragment
+        # httpx keeps a base's path ending in "/", but writes "http://host/" as "http://host".
+        self._base = str(base).removesuffix("/") + "/" if plain else None
 
     def _fail(self, error: GatewayError) -> GatewayError:
         return error.for_tenant(self.tenant_id)
@@ -141,8 +172,9 @@ class Upstream:
         observer = UPSTREAM_OBSERVER.get()
         if observer is not None:
             all_headers.update(observer.headers())
+        target, rest = joined_url(self._base, url, params)
         request = self.client.build_request(
-            method, url, headers=all_headers, params=params, content=content, data=data
+            method, target, headers=all_headers, params=rest, content=content, data=data
         )
         where = f"{method} {url}"
         safe = is_idempotent(method) if idempotent is None else idempotent
