@@ -101,10 +101,11 @@ def joined_url(
     base: str | None, url: str, params: Mapping[str, str | int] | None
 ) -> tuple[str, Mapping[str, str | int] | None]:
     """``(url, params)`` for ``client.build_request``: where it can, the absolute URL httpx
-    would make from the client's ``base`` (its ``base_url`` as text, which httpx ends with a
-    slash), a relative ``url`` and ``params``, and no params; else ``url`` and ``params`` as
-    given, for httpx to merge. httpx parses a relative URL, the joined path and the URL with
-    its query each in turn (~80-200 us a request); this text is parsed once (~15-40 us).
+    would make from the client's ``base`` (its ``base_url`` as text, ending in a slash, as
+    httpx's path does), a relative ``url`` and ``params``, and no params; else ``url`` and
+    ``params`` as given, for httpx to merge. httpx parses a relative URL, the joined path
+    and the URL with its query each in turn (~80-200 us a request); this text is parsed once
+    (~15-40 us).
     Values are encoded as httpx encodes them (``+`` for a space, every reserved character
     escaped). A ``url`` that is absolute (or might be read so: a scheme, ``//host``), that
     has a query or a fragment, and params of another type than ``str`` or ``int`` are left
