@@ -24,6 +24,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from statistics import fmean
 
 import aiohttp
 import orjson
@@ -187,8 +188,8 @@ async def run(bench: Bench) -> None:
             "1.0x (concurrent)",
         )
     )
-    cpu = ", ".join(f"{case.name} {ms(_mean(results[case.name].cpu))}" for case in all_cases[1:])
-    driver = max(_mean(samples.driver_cpu) for samples in results.values())
+    cpu = ", ".join(f"{case.name} {ms(fmean(results[case.name].cpu))}" for case in all_cases[1:])
+    driver = max(fmean(samples.driver_cpu) for samples in results.values())
     bench.notes.append(
         f"2: every upstream request +{LATENCY * 1000:.0f} ms; {bench.mode.latency_samples} "
         "samples per case. floor = per tenant, the waves of sequential upstream calls (lv) x "
@@ -197,7 +198,3 @@ async def run(bench: Bench) -> None:
         "time above its floor is mostly this CPU, most of it spent after the last wave. "
         f"The timing client's own CPU per answer: at most {ms(driver)} (mean of a case)."
     )
-
-
-def _mean(values: Sequence[float]) -> float:
-    return sum(values) / len(values)
