@@ -146,6 +146,7 @@ class ManyLoader(Generic[K, V]):
         self._queued: list[K] = []
         self._next: asyncio.Future[dict[K, V | Exception]] | None = None  # gathering
         self._tasks: set[asyncio.Task[None]] = set()
+        self._forgets = 0  # forget() and clear() calls: a batch with none since is all ours
 
     async def load_many(self, keys: Sequence[K]) -> list[V | Exception]:
         done = self._done
@@ -157,15 +158,26 @@ class ManyLoader(Generic[K, V]):
         waits: dict[asyncio.Future[dict[K, V | Exception]], list[K]] = {}
         new: list[K] = []
         reading = self._reading
-        for key in dict.fromkeys(keys):
-            if key in done:
-                found[key] = done[key]
-            elif (batch := reading.get(key)) is not None:
-                waits.setdefault(batch, []).append(key)
-            else:
-                new.append(key)
+        distinct = dict.fromkeys(keys)
+        if done.keys().isdisjoint(distinct) and reading.keys().isdisjoint(distinct):
+            new = list(distinct)  # none answered or asked yet: a page's members, say
+        else:
+            for key in distinct:
+                if key in done:
+                    found[key] = done[key]
+                elif (batch := reading.get(key)) is not None:
+                    waits.setdefault(batch, []).append(key)
+                else:
+                    new.append(key)
         if new:
             waits.setdefault(self._gather(new), []).extend(new)
+        if len(waits) == 1 and len(new) == len(keys):
+            # One batch, all of it ours, ``keys`` all distinct: its answers are in their order.
+            answers = await asyncio.shield(next(iter(waits)))
+            if len(answers) == len(keys):
+                return list(answers.values())
+            found.update(answers)  # others' keys joined the batch: pick ours below
+            return [found[key] for key in keys]
         for batch, asked in waits.items():
             # Shielded: a caller that is cancelled must not cancel a batch others wait on.
             answers = await asyncio.shield(batch)
@@ -199,10 +211,12 @@ class ManyLoader(Generic[K, V]):
         """Read ``key`` again when next asked (a batch already reading it is not kept)."""
         self._done.pop(key, None)
         self._reading.pop(key, None)
+        self._forgets += 1
 
     def clear(self) -> None:
         self._done.clear()
         self._reading.clear()
+        self._forgets += 1
 
     def close(self) -> None:
         """Forget everything and refuse new batches: the request is over. (This also breaks
@@ -231,6 +245,7 @@ class ManyLoader(Generic[K, V]):
 
     async def _run(self, keys: list[K], batch: asyncio.Future[dict[K, V | Exception]]) -> None:
         reading = self._reading
+        forgets = self._forgets
         try:
             results = await self._batch(keys)
             if len(results) != len(keys):
@@ -244,10 +259,15 @@ class ManyLoader(Generic[K, V]):
             batch.cancel()
             raise
         answers = dict(zip(keys, results, strict=True))
-        for key, result in answers.items():
-            if reading.get(key) is batch:  # not forgotten meanwhile
+        if self._forgets == forgets:  # nothing forgotten meanwhile: every key is still ours
+            for key in keys:
                 del reading[key]
-                self._done[key] = result
+            self._done.update(answers)
+        else:
+            for key, result in answers.items():
+                if reading.get(key) is batch:  # not forgotten meanwhile
+                    del reading[key]
+                    self._done[key] = result
         if not batch.done():
             batch.set_result(answers)
 

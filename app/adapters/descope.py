@@ -114,12 +114,11 @@ class DescopeAdapter(ScimAdapter):
         if not member_ids:
             return Membership(group_ids=[])
         try:
-            groups = await self._external_groups(
-                self._mgmt_auth, member_ids, parse_memberships, decode_memberships
+            by_member, names = await self._external_groups(
+                self._mgmt_auth, member_ids, index_memberships, decode_memberships
             )
         except GatewayError as exc:
             return Membership(group_ids=[exc for _ in member_ids])
-        by_member, names = _index(groups)
         return Membership(group_ids=[list(by_member.get(m, ())) for m in member_ids], names=names)
 
     async def tenant_membership(self) -> TenantMembership | None:
@@ -129,10 +128,9 @@ class DescopeAdapter(ScimAdapter):
             return await super().tenant_membership()
         if not self._small_tenant():
             return None
-        groups = await self._external_groups(
-            self._mgmt_auth, None, parse_memberships, decode_memberships
+        by_member, names = await self._external_groups(
+            self._mgmt_auth, None, index_memberships, decode_memberships
         )
-        by_member, names = _index(groups)
         return TenantMembership(by_member, names=names)
 
     async def get_members(self, member_ids: Sequence[str]) -> list[MemberRecord | Exception]:
@@ -159,13 +157,38 @@ class DescopeAdapter(ScimAdapter):
         ]
 
 
-def _index(
-    groups: list[tuple[str, str | None, list[str]]],
-) -> tuple[dict[str, list[str]], list[GroupName]]:
-    """Each member's group ids, and the groups' names, from :func:`parse_memberships`."""
-    by_member = wire.index_members((group_id, users) for group_id, _, users in groups)
-    names = [GroupName(gid, display) for gid, display, _ in groups if display is not None]
-    return by_member, names
+def index_memberships(data: object) -> tuple[dict[str, list[str]], list[GroupName]]:
+    """Each member's group ids (:func:`~app.adapters.scimwire.index_members`), and the
+    groups' names, from the management answer. Decoded by :func:`decode_memberships`, it is
+    read in one pass, without :func:`parse_memberships`' lists of each group's userIds in
+    between: on a page's critical path, that pass is ~0.2 ms of ~0.9 per 4,000 entries."""
+    if type(data) is not _WireExternalGroups:
+        groups = parse_memberships(data)
+        by_member = wire.index_members((group_id, users) for group_id, _, users in groups)
+        first: dict[str, str | None] = {}
+        for gid, display, _ in groups:
+            first.setdefault(gid, display)
+        return by_member, [GroupName(gid, display) for gid, display in first.items() if display]
+    found: dict[str, list[str]] = {}
+    lookup = found.get
+    names: dict[str, GroupName] = {}  # also the groups seen, as index_members' set is
+    for group in data.groups or ():
+        group_id = group.id
+        if not group_id:
+            raise WireError("an external group has no id")
+        if group_id in names:  # listed twice (index_members' rule)
+            continue
+        names[group_id] = GroupName(group_id, group.display or "")
+        for member in group.members or ():
+            user_id = member.userId
+            if not user_id:
+                continue
+            ids = lookup(user_id)
+            if ids is None:
+                found[user_id] = [group_id]
+            elif ids[-1] != group_id:  # else listed twice in this group
+                ids.append(group_id)
+    return found, [name for name in names.values() if name.display_name]
 
 
 class ExternalMember(NamedTuple):

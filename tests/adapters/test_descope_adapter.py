@@ -12,13 +12,14 @@ import pytest
 from app.adapters.descope import (
     DescopeAdapter,
     decode_memberships,
+    index_memberships,
     parse_external_groups,
     parse_memberships,
 )
 from app.adapters.scimwire import WireError
 from app.emulators import DescopeEmulator, SeedGroup, SeedPerson
 from app.errors import NotFound, UpstreamError
-from app.models import BackendKind, GroupDraft, GroupPatch, GroupRecord
+from app.models import BackendKind, GroupDraft, GroupName, GroupPatch, GroupRecord
 
 PROJECT, TENANT, ACCESS, MGMT = "P2test", "T2acme", "access-key", "mgmt-key"
 GROUPS_KEY = "GET /scim/v2/Groups"
@@ -202,6 +203,10 @@ def test_memberships_read_the_same_answer_by_the_same_rules() -> None:
         ["u1", "u2"],
         [],
     ]
+    assert index_memberships(answer) == (
+        {"u1": ["g1", "g2"], "u2": ["g2"]},
+        [GroupName("g2", "Two")],
+    )
     assert parse_memberships({}) == []
     for bad in (
         {"groups": [{"display": "no id"}]},
@@ -218,6 +223,13 @@ def test_memberships_read_the_same_answer_by_the_same_rules() -> None:
     [
         {"groups": [{"id": "g1", "display": "One", "members": [{"userId": "u1", "loginId": "a"}]}]},
         {"groups": [{"id": "g1", "display": "", "members": None}, {"id": "g2"}]},
+        {
+            "groups": [
+                {"id": "g1", "display": "One", "members": [{"userId": "u1"}, {"userId": "u1"}]},
+                {"id": "g2", "display": "Two", "members": [{"userId": "u2"}, {"userId": "u1"}]},
+                {"id": "g1", "display": "Again", "members": [{"userId": "u3"}]},
+            ]
+        },
         {"groups": None},
         {},
         {"groups": [{"id": "g1", "members": [{"userId": 7}, {"userId": "u2"}, "x", {}]}]},
@@ -240,6 +252,10 @@ def test_memberships_decoded_from_bytes_read_as_the_checked_parser_reads(answer:
     body = orjson.dumps(answer)
     assert read(lambda: parse_memberships(decode_memberships(body))) == read(
         lambda: parse_memberships(orjson.loads(body))
+    )
+    # The one-pass index of a decoded answer, against the checked parser's lists indexed.
+    assert read(lambda: index_memberships(decode_memberships(body))) == read(
+        lambda: index_memberships(orjson.loads(body))
     )
 
 

@@ -45,6 +45,28 @@ async def test_callers_in_one_tick_share_one_batch_and_keys_are_read_once() -> N
     assert backend.batches[1:] == [["d"]]
 
 
+async def test_fresh_callers_in_one_tick_each_get_their_own_keys_in_order() -> None:
+    backend = Backend()
+    loader = ManyLoader(backend)
+    a, c, lone = await asyncio.gather(
+        loader.load_many(["b", "a"]), loader.load_many(["c"]), loader.load_many(["d", "e"])
+    )
+    assert (a, c, lone) == (["B", "A"], ["C"], ["D", "E"])
+    assert backend.batches == [["b", "a", "c", "d", "e"]]
+    assert await loader.load_many(["f", "g"]) == ["F", "G"]  # a batch of one caller alone
+    assert backend.batches[1:] == [["f", "g"]]
+    assert await loader.load_many(["e", "a", "g"]) == ["E", "A", "G"]  # all kept
+    assert len(backend.batches) == 2
+
+
+async def test_a_key_forgotten_while_its_batch_is_read_keeps_the_others() -> None:
+    backend, loader, caller = await _held_read(["a", "b", "c"])
+    loader.forget("b")
+    backend.gate.set()
+    assert await caller == ["A", "B", "C"]
+    assert (loader.known("a"), loader.known("b"), loader.known("c")) == (True, False, True)
+
+
 async def test_a_key_already_being_read_waits_for_that_batch() -> None:
     backend, loader, first = await _held_read(["a"])  # the first batch is in flight
     second = asyncio.ensure_future(loader.load_many(["a", "b"]))
