@@ -13,6 +13,7 @@ import enum
 from collections.abc import Iterable
 from datetime import datetime
 from functools import partial
+from itertools import chain
 from typing import Any, Final
 
 import strawberry
@@ -246,7 +247,8 @@ async def _load_group_lists(
     (a page's ~500 members name the same ~200 groups ~3,500 times)."""
     loaders = ctx.loaders[tenant_id]
     per_member = await loaders.member_groups.load_many(member_ids)
-    wanted = list(dict.fromkeys(g for ids in per_member if isinstance(ids, list) for g in ids))
+    listed = (group_ids for group_ids in per_member if isinstance(group_ids, list))
+    wanted = list(dict.fromkeys(chain.from_iterable(listed)))
     read = loaders.names_by_id if names_only else loaders.groups.load_many
     nodes: dict[str, Group] = {}
     failed: dict[str, Exception] = {}  # a NotFound was deleted between the two reads
@@ -339,9 +341,17 @@ def tenant_type(tenant: TenantRuntime) -> Tenant:
     return Tenant(id=strawberry.ID(tenant.id), name=tenant.name, backend=Backend(tenant.kind.value))
 
 
+_new: Final = object.__new__
+"""Group and Member objects are made by the hundred per page (~1,000 members, ~200 of their
+groups): filling a new object's ``__dict__`` costs ~0.5 us less than the dataclass
+``__init__`` with keywords. The dicts name every field of the type, in its order: a test
+checks them against the type's fields and against objects made the ordinary way."""
+
+
 def group_from_record(tenant_id: str, record: GroupRecord) -> Group:
-    return Group(
-        id=strawberry.ID(ids.encode_id("Group", tenant_id, record.id)),
+    group = _new(Group)
+    group.__dict__.update(
+        id=ids.encode_id("Group", tenant_id, record.id),
         scim_id=record.id,
         display_name=record.display_name,
         external_id=record.external_id,
@@ -351,7 +361,9 @@ def group_from_record(tenant_id: str, record: GroupRecord) -> Group:
         version=record.version,
         tenant_id=tenant_id,
         refs=record.members,
+        prefetched_members=None,
     )
+    return group
 
 
 def group_node(ctx: Context, tenant_id: str, record: GroupRecord | GroupName) -> Group:
@@ -373,8 +385,9 @@ def group_node(ctx: Context, tenant_id: str, record: GroupRecord | GroupName) ->
 def group_from_name(tenant_id: str, name: GroupName) -> Group:
     """A Group for a selection of :data:`_GROUP_NAME` only: its other fields are unknown, so
     it must never be completed for any other selection (``group_lists`` keeps them apart)."""
-    return Group(
-        id=strawberry.ID(ids.encode_id("Group", tenant_id, name.id)),
+    group = _new(Group)
+    group.__dict__.update(
+        id=ids.encode_id("Group", tenant_id, name.id),
         scim_id=name.id,
         display_name=name.display_name,
         external_id=None,
@@ -384,20 +397,37 @@ def group_from_name(tenant_id: str, name: GroupName) -> Group:
         version=None,
         tenant_id=tenant_id,
         refs=None,
+        prefetched_members=None,
     )
+    return group
 
 
 def member_from_ref(tenant_id: str, ref: MemberRef, detail: MemberRecord | None) -> Member:
-    return Member(
-        id=strawberry.ID(ids.encode_id("Member", tenant_id, ref.value)),
-        scim_id=ref.value,
-        display=(detail.display if detail and detail.display else ref.display),
-        login_id=detail.login_id if detail else None,
-        # A SCIM member's value is the user's id on every backend we speak (RFC 7643 §4.2).
-        user_id=(detail.user_id if detail and detail.user_id else ref.value),
-        type=ref.type or (detail.type if detail else None),
+    value = ref.value
+    member = _new(Member)
+    if detail is None:
+        member.__dict__.update(
+            id=ids.encode_id("Member", tenant_id, value),
+            scim_id=value,
+            display=ref.display,
+            login_id=None,
+            user_id=value,  # a SCIM member's value is the user's id (RFC 7643 §4.2)
+            type=ref.type or None,
+            tenant_id=tenant_id,
+            prefetched=None,
+        )
+        return member
+    member.__dict__.update(
+        id=ids.encode_id("Member", tenant_id, value),
+        scim_id=value,
+        display=detail.display or ref.display,
+        login_id=detail.login_id,
+        user_id=detail.user_id or value,
+        type=ref.type or detail.type,
         tenant_id=tenant_id,
+        prefetched=None,
     )
+    return member
 
 
 def member_from_record(tenant_id: str, record: MemberRecord) -> Member:
