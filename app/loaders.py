@@ -49,8 +49,10 @@ class TenantLoaders:
         self.members: ManyLoader[str, MemberRecord] = ManyLoader(self._load_members)
         # Groups a membership answer named without their whole record, by id.
         self._names: dict[str, GroupName] = {}
-        # The whole tenant's membership, asked for alongside a page (expect_membership).
+        # The whole tenant's membership, asked for alongside a page (expect_membership), and
+        # whether the backend said it would read it as one listing of the tenant.
         self._whole: asyncio.Future[TenantMembership | None] | None = None
+        self._listing = False
 
     def close(self) -> None:
         for loader in (self.groups, self.member_groups, self.members):
@@ -64,8 +66,20 @@ class TenantLoaders:
         when the tenant is small enough (else nothing is sent). The page's members' groups
         then cost no second round trip."""
         if self._whole is None:
-            whole = self._whole = asyncio.ensure_future(self.tenant.backend.tenant_membership())
+            backend = self.tenant.backend
+            self._listing = backend.lists_whole_tenant()
+            whole = self._whole = asyncio.ensure_future(backend.tenant_membership())
             whole.add_done_callback(_consume)
+
+    async def whole_listing(self) -> Sequence[GroupRecord] | None:
+        """Every group of the tenant, whole and in the backend's order, when the membership
+        :meth:`expect_membership` asked for is read as one listing of the tenant; ``None``
+        otherwise, at once when no such read was asked for (or it failed, or the tenant had
+        grown past one page: the caller then reads its page itself)."""
+        if self._whole is None or not self._listing:
+            return None
+        whole = await self._whole_membership()
+        return whole.records if whole is not None and whole.listing else None
 
     def prime_groups(self, records: Iterable[GroupRecord]) -> None:
         """Remember complete groups read by a search, so relations do not read them again."""
@@ -78,6 +92,7 @@ class TenantLoaders:
         self.groups.forget(group_id)
         self._names.pop(group_id, None)
         self._whole = None  # read before the write: not to be used after it
+        self._listing = False
 
     def _drop_whole(self) -> None:
         if self._whole is not None and not self._whole.done():

@@ -128,6 +128,9 @@ class TenantMembership:
     by_member: dict[str, list[str]]
     records: Sequence[GroupRecord] = ()
     names: Sequence[GroupName] = ()
+    listing: bool = False
+    """``records`` are every group of the tenant, whole and in the backend's own order (one
+    listing of the tenant): the page that asked for this read can be cut from them."""
 
     def of(self, member_ids: Sequence[str]) -> Membership:
         """The answer :meth:`GroupBackend.groups_of_members` would give for ``member_ids``

@@ -66,6 +66,12 @@ class GroupBackend(Protocol):
         """The ids of the groups each member belongs to, in as few upstream calls as possible."""
         ...
 
+    def lists_whole_tenant(self) -> bool:
+        """Whether :meth:`tenant_membership`, asked now, reads the tenant as one listing of
+        every group, whole (``TenantMembership.listing``): a page can then be cut from it
+        rather than read on its own."""
+        ...
+
     async def tenant_membership(self) -> TenantMembership | None:
         """Every member's groups across the whole tenant, when the backend knows (from a size
         hint of an earlier listing) that it is small enough to read at once, in one request;

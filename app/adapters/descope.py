@@ -121,6 +121,10 @@ class DescopeAdapter(ScimAdapter):
             return Membership(group_ids=[exc for _ in member_ids])
         return Membership(group_ids=[list(by_member.get(m, ())) for m in member_ids], names=names)
 
+    def lists_whole_tenant(self) -> bool:
+        # With a management key, the whole read is the management call: names, no records.
+        return self._mgmt_auth is None and super().lists_whole_tenant()
+
     async def tenant_membership(self) -> TenantMembership | None:
         """Every group of a small tenant, named, with its members: ONE management call
         without ``userIds``, sent alongside a page (see ``ScimAdapter.tenant_membership``)."""

@@ -262,6 +262,14 @@ class ScimAdapter:
         hint = self._group_count_hint
         return hint is not None and hint <= self._whole_tenant_groups
 
+    def lists_whole_tenant(self) -> bool:
+        """Whether :meth:`tenant_membership` would read the tenant now, as one listing: the
+        tenant is small, and its last known size fits the server's page."""
+        caps, hint = self._capabilities, self._group_count_hint
+        return (
+            self._small_tenant() and caps is not None and hint is not None
+        ) and hint <= caps.max_page_size
+
     async def tenant_membership(self) -> TenantMembership | None:
         """The whole tenant's groups in one listing, when its last known size fits one page;
         ``None`` otherwise. Sent alongside a page, it answers the page's members' groups in
@@ -277,7 +285,7 @@ class ScimAdapter:
         page = await self.search_groups(None, 1, count)  # also renews the size hint
         if len(page.groups) < page.total_results:
             return None
-        return TenantMembership(wire.membership_index(page.groups), page.groups)
+        return TenantMembership(wire.membership_index(page.groups), page.groups, listing=True)
 
     async def _all_groups(self) -> list[GroupRecord]:
         """Every group of the tenant, page by page."""

@@ -65,6 +65,27 @@ async def _read(
             return _Slice(records[:first], total)
 
 
+async def _page(
+    info: Info[Context, None],
+    tenant: TenantRuntime,
+    scim_filter: str | None,
+    offset: int,
+    first: int,
+    members: bool,
+) -> _Slice:
+    """A tenant's page of ``first`` groups from ``offset``. When its members' groups are
+    selected, the tenant's membership is read alongside (``expect_members_groups``); where
+    that read is one listing of the whole tenant, an unfiltered page is cut from it: the
+    same groups in the same order, for one request and one upstream service time fewer."""
+    if members:
+        expect_members_groups(info, [tenant.id])
+        if scim_filter is None:
+            records = await info.context.loaders[tenant.id].whole_listing()
+            if records is not None:
+                return _Slice(list(records[offset : offset + first]), len(records))
+    return await _read(tenant, scim_filter, offset, first, members)
+
+
 def _tenant_cursor(tenant_id: str, position: int) -> str:
     return ids.encode_cursor(f"t:{tenant_id}:{position}")
 
@@ -96,9 +117,7 @@ async def tenant_groups(
         page = await tenant.backend.search_groups(scim_filter, 1, 0, include_members=False)
         chunk = _Slice([], page.total_results)
     else:
-        if members:
-            expect_members_groups(info, [tenant_id])
-        chunk = await _read(tenant, scim_filter, offset, first, members)
+        chunk = await _page(info, tenant, scim_filter, offset, first, members)
     ctx.loaders[tenant_id].prime_groups(chunk.records)
     edges = [
         GroupEdge(

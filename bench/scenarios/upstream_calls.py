@@ -18,12 +18,11 @@ max_filter_terms)`` or-filter chunks (sent concurrently) and a scan of the whole
   members, paged by ``max_page_size``: the server's ``filter.maxResults`` (ServiceProviderConfig,
   read once: cold start).
 
-Once a warm tenant is known to hold at most ``SMALL_TENANT_GROUPS`` groups, the second read is
-of the whole tenant, sent with the page (Descope's management call without ``userIds``; for
-Condeco and scim a listing of every group, when it fits one page): the same count (for Condeco,
-a one-page scan, which the cost above already prefers or ties; for scim one page, as the
-``.search`` of a page's members takes at least one), one round trip fewer, which scenario 2
-shows.
+Once a warm tenant is known to hold at most ``SMALL_TENANT_GROUPS`` groups, the tenant is
+read whole with the page. For Descope that is the management call without ``userIds``, sent
+with the page: the same count, one round trip fewer (scenario 2 shows it). For Condeco and
+scim it is one listing of every group, when it fits one page, and an unfiltered page is cut
+from it: one request in all, which is the least any plan can make.
 """
 
 from __future__ import annotations
@@ -34,6 +33,7 @@ from collections.abc import Callable, Iterable
 from scim2_models import Group as ScimGroup
 
 from app.adapters.condeco import CONDECO_CAPABILITIES
+from app.adapters.scim import SMALL_TENANT_GROUPS
 from app.adapters.scimwire import MAX_PAGE_SIZE
 from app.emulators import DESCOPE_TENANT_ID, DemoEnvironment, build_demo
 from app.models import Capabilities
@@ -89,6 +89,9 @@ def _batch_cost(keys: list[str], directory: Directory, caps: Capabilities, found
 
 
 def design_bound(kind: str, directory: Directory, n: int) -> int:
+    whole_page = {"condeco": CONDECO_CAPABILITIES.max_page_size, "scim": SCIM_PAGE}.get(kind, 0)
+    if len(directory) <= min(SMALL_TENANT_GROUPS, whole_page):
+        return 1  # one listing of the whole tenant: the page and every member's groups
     page = directory[:n]
     members = list(dict.fromkeys(m for _, values in page for m in values))
     listing = _pages(n, LIST_PAGE_CAP)
