@@ -120,9 +120,11 @@ def _spawn(
     args: list[str],
     sockets: int = 1,
     env: dict[str, str] | None = None,
+    root: Path = ROOT,
 ) -> tuple[subprocess.Popen[bytes], list[str]]:
-    """Start ``python -m bench.serve --fd ... ARGS`` on fresh sockets; returns the process
-    and the sockets' URLs. The process is stopped when ``stack`` closes."""
+    """Start ``python -m bench.serve --fd ... ARGS`` from the tree at ``root`` on fresh
+    sockets; returns the process and the sockets' URLs. The process is stopped when
+    ``stack`` closes."""
     socks = [_listen() for _ in range(sockets)]
     urls = [f"http://127.0.0.1:{s.getsockname()[1]}" for s in socks]
     fds = [s.fileno() for s in socks]
@@ -131,11 +133,15 @@ def _spawn(
             closing.enter_context(sock)
         process = subprocess.Popen(
             [sys.executable, "-m", "bench.serve", "--fd", ",".join(map(str, fds)), *args],
-            cwd=ROOT,
+            cwd=root,
             stdin=subprocess.DEVNULL,
             stdout=out,
             stderr=out,
-            env={**os.environ, **(env or {})},
+            env={
+                **os.environ,
+                **({"PYTHONPATH": str(root)} if root != ROOT else {}),
+                **(env or {}),
+            },
             pass_fds=fds,
         )
     stack.callback(_stop, process)

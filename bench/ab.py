@@ -1,0 +1,123 @@
+"""``python -m bench.ab BASE``: scenario 2 for this tree's gateway and BASE's, side by side.
+
+This kind of host drifts by tens of percent within minutes, so two ``--full`` runs taken
+apart cannot tell a change of a millisecond or two from the drift. Here the gateway of this
+tree and the gateway of BASE (another checkout of the project, for instance
+``git worktree add /tmp/base HEAD~3``) serve side by side, against the same emulators with
+20 ms per upstream request, and every sample of a case goes to both, in alternating order.
+For each case and gateway it prints the p50 and p25 of each answer's time above its own
+floor (scenario 2's figure) and the gateway's CPU time per answer (``/proc``, 10 ms ticks).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import tempfile
+import time
+from contextlib import ExitStack
+from pathlib import Path
+from statistics import fmean
+
+import aiohttp
+import httpx
+import orjson
+
+from bench import proc
+from bench.load import percentile
+from bench.scenarios import FULL, MEMBERS
+from bench.scenarios.latency import LATENCY, Case, cases, tenant_floor
+from bench.serve import GATEWAY_ENV
+from bench.servers import Emulator, _spawn, _wait_ready, fleet, gateway_settings
+
+_JSON = {"Content-Type": "application/json"}
+
+
+async def _one(
+    client: aiohttp.ClientSession,
+    http: httpx.AsyncClient,
+    emulators: dict[str, Emulator],
+    url: str,
+    pid: int,
+    case: Case,
+) -> tuple[float, float]:
+    """One answer of ``case`` from the gateway at ``url``: its time above its floor, and the
+    gateway's CPU time for it."""
+    for kind in case.kinds:
+        await emulators[kind].reset(http)
+    query = orjson.dumps({"query": case.query})
+    cpu = proc.cpu_seconds(pid)
+    began = time.perf_counter()
+    async with client.post(f"{url}/graphql", data=query, headers=_JSON) as response:
+        body = orjson.loads(await response.read())
+    took = time.perf_counter() - began
+    used = proc.cpu_seconds(pid) - cpu
+    if response.status != 200 or body.get("errors"):
+        raise RuntimeError(f"{case.name} failed at {url}: {body.get('errors')}")
+    floors = [tenant_floor((await emulators[k].stats(http)).timings)[0] for k in case.kinds]
+    return took - max(floors), used
+
+
+async def _run(base: Path, names: list[str], samples: int) -> None:
+    with fleet(FULL.groups, MEMBERS, FULL.users) as starting, ExitStack() as stack:
+        servers = starting.ready()
+        urls = {kind: emulator.url for kind, emulator in servers.emulators.items()}
+        settings, env = gateway_settings(urls)
+        given = json.dumps({"settings": settings.model_dump(mode="json"), "env": env})
+        log = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="scim-bench-ab-")))
+        log = log / "base-gateway.log"
+        process, (url,) = _spawn(stack, log, ["gateway"], env={GATEWAY_ENV: given}, root=base)
+        _wait_ready("base gateway", f"{url}/healthz", process, log)
+        gateways = {
+            "this tree": (servers.gateway.url, servers.gateway.pid),
+            "base": (url, process.pid),
+        }
+        by_name = {case.name: case for case in cases(50)}
+        above: dict[tuple[str, str], list[float]] = {}
+        cpu: dict[tuple[str, str], list[float]] = {}
+        async with httpx.AsyncClient(timeout=120) as http:
+            for emulator in servers.emulators.values():
+                await emulator.set_latency(http, LATENCY)
+            connector = aiohttp.TCPConnector(limit=len(gateways))
+            async with aiohttp.ClientSession(connector=connector) as client:
+                for turn in range(samples + 1):  # the first turn warms up
+                    order = list(gateways.items())
+                    for name in names:
+                        for label, (gateway_url, pid) in order if turn % 2 else order[::-1]:
+                            one = await _one(
+                                client, http, servers.emulators, gateway_url, pid, by_name[name]
+                            )
+                            if turn:
+                                above.setdefault((name, label), []).append(one[0])
+                                cpu.setdefault((name, label), []).append(one[1])
+    print(f"scenario 2, {samples} samples per case and gateway, alternated; base: {base}")
+    for name in names:
+        cells = []
+        for label in gateways:
+            xs = above[(name, label)]
+            p50, p25 = percentile(xs, 50) * 1000, percentile(xs, 25) * 1000
+            used = fmean(cpu[(name, label)]) * 1000
+            cells.append(f"{label}: +{p50:.1f} ms (p25 +{p25:.1f}), CPU {used:.1f} ms")
+        print(f"{name:15} | " + " | ".join(cells))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.ab", description=__doc__)
+    parser.add_argument("base", type=Path, help="another checkout of the project")
+    parser.add_argument(
+        "--cases",
+        default="acme alone,globex alone,acme + globex",
+        help="comma-separated scenario-2 cases (also: initech alone, 3 tenants)",
+    )
+    parser.add_argument("--samples", type=int, default=30, help="answers per case and gateway")
+    args = parser.parse_args()
+    names = args.cases.split(",")
+    unknown = set(names) - {case.name for case in cases(50)}
+    if unknown:
+        parser.error(f"unknown cases: {', '.join(sorted(unknown))}")
+    asyncio.run(_run(args.base.resolve(), names, args.samples))
+
+
+if __name__ == "__main__":
+    main()
