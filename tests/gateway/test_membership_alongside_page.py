@@ -105,9 +105,12 @@ async def test_the_merged_page_of_all_tenants_reads_them_alongside_too(gateway: 
     second = (await gateway.http.post("/graphql", json={"query": query})).json()
     assert "errors" not in first
     assert second == first
-    for watched in gateway.watched.values():
-        assert watched.most == 2
+    for tenant, watched in gateway.watched.items():
         assert sum(map(_whole_read, watched.sent)) == 1
+        if tenant == "acme":  # its page and the management call, together
+            assert (watched.most, len(watched.sent)) == (2, 2)
+        else:  # the page cut from the tenant's listing
+            assert len(watched.sent) == 1
 
 
 @pytest.mark.parametrize("tenant", KINDS)
@@ -228,3 +231,35 @@ async def test_a_filtered_page_is_read_on_its_own_beside_the_whole_listing(
     assert [g["scimId"] for p in pages for g in p["groups"]["nodes"]] == [
         g["scimId"] for p in await _pages(gateway, tenant) for g in p["groups"]["nodes"]
     ]
+
+
+async def test_merged_pages_cut_from_the_listings_are_the_pages_read_on_their_own() -> None:
+    query = """query($after: String) { groups(first: 12, after: $after) {
+      pageInfo { hasNextPage endCursor } nodes { displayName tenant { id }
+      members { scimId groups { scimId } } } } }"""
+
+    async def every_page(gateway: _Gateway) -> list[dict[str, Any]]:
+        pages, after = [], None
+        while True:
+            answer = await gateway.http.post(
+                "/graphql", json={"query": query, "variables": {"after": after}}
+            )
+            body = answer.json()
+            assert "errors" not in body
+            pages.append(body["data"]["groups"])
+            if not body["data"]["groups"]["pageInfo"]["hasNextPage"]:
+                return pages
+            after = body["data"]["groups"]["pageInfo"]["endCursor"]
+
+    demo = build_demo(groups_per_tenant=20, members_per_group=3, users_per_tenant=30, seed=9)
+    async for whole in _open(demo):
+        await every_page(whole)  # learns the tenants' sizes
+        for watched in whole.watched.values():
+            watched.reset()
+        cut = await every_page(whole)
+        sent = {tenant: len(watched.sent) for tenant, watched in whole.watched.items()}
+    async for alone in _open(demo, whole_tenant_reads_up_to=0):
+        read = await every_page(alone)
+    assert cut == read
+    assert len(cut) == 5  # 60 groups, 12 a page
+    assert sent["globex"] == sent["initech"] == len(cut)  # one listing a page, nothing more
