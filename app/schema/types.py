@@ -405,25 +405,14 @@ def group_from_name(tenant_id: str, name: GroupName) -> Group:
 def member_from_ref(tenant_id: str, ref: MemberRef, detail: MemberRecord | None) -> Member:
     value = ref.value
     member = _new(Member)
-    if detail is None:
-        member.__dict__.update(
-            id=ids.encode_id("Member", tenant_id, value),
-            scim_id=value,
-            display=ref.display,
-            login_id=None,
-            user_id=value,  # a SCIM member's value is the user's id (RFC 7643 §4.2)
-            type=ref.type or None,
-            tenant_id=tenant_id,
-            prefetched=None,
-        )
-        return member
     member.__dict__.update(
         id=ids.encode_id("Member", tenant_id, value),
         scim_id=value,
-        display=detail.display or ref.display,
-        login_id=detail.login_id,
-        user_id=detail.user_id or value,
-        type=ref.type or detail.type,
+        display=(detail.display if detail and detail.display else ref.display),
+        login_id=detail.login_id if detail else None,
+        # A SCIM member's value is the user's id on every backend we speak (RFC 7643 §4.2).
+        user_id=(detail.user_id if detail and detail.user_id else value),
+        type=ref.type or (detail.type if detail else None),
         tenant_id=tenant_id,
         prefetched=None,
     )
