@@ -266,9 +266,9 @@ class ScimAdapter:
         """Whether :meth:`tenant_membership` would read the tenant now, as one listing: the
         tenant is small, and its last known size fits the server's page."""
         caps, hint = self._capabilities, self._group_count_hint
-        return (
-            self._small_tenant() and caps is not None and hint is not None
-        ) and hint <= caps.max_page_size
+        if caps is None or hint is None:
+            return False
+        return self._small_tenant() and hint <= caps.max_page_size
 
     async def tenant_membership(self) -> TenantMembership | None:
         """The whole tenant's groups in one listing, when its last known size fits one page;
@@ -280,7 +280,7 @@ class ScimAdapter:
         if not self._small_tenant():
             return None
         count = (await self.capabilities()).max_page_size
-        if self._group_count_hint is None or self._group_count_hint > count:
+        if not self.lists_whole_tenant():  # one rule, now that the capabilities are known
             return None
         page = await self.search_groups(None, 1, count)  # also renews the size hint
         if len(page.groups) < page.total_results:
