@@ -96,6 +96,7 @@ class GraphQLApp(GraphQL[Context, None]):
 
     async def _operation(self, request: Request, data: dict[str, Any]) -> Response:
         context = self._context(request)
+        context.encode_early = True  # encode_json is orjson's
         try:
             result = await self.schema.execute(
                 data.get("query"),

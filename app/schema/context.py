@@ -29,6 +29,9 @@ class Context:
         """``selection.wants`` and ``wants_only`` answers of this request, by field node."""
         self.partial_errors: list[GraphQLError] = []
         """Errors of one tenant inside an answer that still carries the others' data."""
+        self.encode_early = False
+        """Whether subtrees may be encoded as they complete (``orjson.Fragment``): only where
+        the answer is encoded with orjson (the HTTP view's common request)."""
         self._kept: list[Any] = []
 
     def keep_until_closed(self, held: Any) -> None:

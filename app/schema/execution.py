@@ -27,6 +27,13 @@ graphql-core would. Reads are side-effect free, so a second pass is safe.
 
 Off whenever field middleware is installed (a Strawberry extension with a ``resolve`` hook, such
 as tracing), since middleware must see every field.
+
+A subtree completed from a plan once its resolver's awaitable is done (a tenant's page) can be
+encoded to JSON there and then (``Context.encode_early``, set by the HTTP view, whose encoder
+is orjson): the answer's encoder then copies its bytes (``orjson.Fragment``). When tenants are
+read concurrently, each one's page is encoded while the slowest is still on the wire, instead
+of all of them after it. Never with a directive in the document (``@defer`` and ``@stream``
+deliver parts of a subtree later).
 """
 
 from __future__ import annotations
@@ -38,6 +45,7 @@ from dataclasses import dataclass
 from functools import lru_cache, partial
 from typing import Any, Final
 
+import orjson
 from graphql import (
     BREAK,
     FieldNode,
@@ -107,6 +115,13 @@ class GatewayExecutor(StrawberryGraphQLCoreExecutionContext):
         # Objects completed inside lists, per list site: a page names the same few hundred
         # groups thousands of times, and a completed object's dict is the same each time.
         self._memo: dict[int, Any] = {}
+        # The last value a plan completed, and whether an awaited one is encoded at once.
+        self._planned: Any = None
+        self._encode_early = (
+            self._fast
+            and self._lasting is not None
+            and getattr(self.context_value, "encode_early", False) is True
+        )
 
     # -- graphql-core hooks --------------------------------------------------------------
 
@@ -120,9 +135,27 @@ class GatewayExecutor(StrawberryGraphQLCoreExecutionContext):
         if keep is not None:
             keep(self._memo)
         self._memo = {}
+        self._planned = None
         self._plans.clear()
         self._completers.clear()
         return super().build_response(data)
+
+    async def complete_awaitable_value(
+        self,
+        return_type: GraphQLOutputType,
+        field_details_list: FieldDetailsList,
+        info: GraphQLResolveInfo[Any],
+        path: Path,
+        result: Any,
+        position_context: Any,
+    ) -> Any:
+        completed = await super().complete_awaitable_value(
+            return_type, field_details_list, info, path, result, position_context
+        )
+        if self._encode_early and completed is not None and completed is self._planned:
+            self._planned = None
+            return orjson.Fragment(orjson.dumps(completed))
+        return completed
 
     def complete_object_value(
         self,
@@ -175,7 +208,8 @@ class GatewayExecutor(StrawberryGraphQLCoreExecutionContext):
         plan = self._plan(type_, field_details_list)
         if plan is None:
             return _MISS
-        return _attempt(self._completer(plan, list_of), value, self._memo)
+        out = self._planned = _attempt(self._completer(plan, list_of), value, self._memo)
+        return out
 
     def _completer(self, plan: _Plan, list_of: bool | None) -> Completer:
         """The compiled function of an object (``list_of`` None) or of a list of them
