@@ -28,12 +28,14 @@ graphql-core would. Reads are side-effect free, so a second pass is safe.
 Off whenever field middleware is installed (a Strawberry extension with a ``resolve`` hook, such
 as tracing), since middleware must see every field.
 
-A subtree completed from a plan once its resolver's awaitable is done (a tenant's page) can be
-encoded to JSON there and then (``Context.encode_early``, set by the HTTP view, whose encoder
-is orjson): the answer's encoder then copies its bytes (``orjson.Fragment``). When tenants are
-read concurrently, each one's page is encoded while the slowest is still on the wire, instead
-of all of them after it. Never with a directive in the document (``@defer`` and ``@stream``
-deliver parts of a subtree later).
+A subtree completed from a plan once its resolver's awaitable is done (a tenant's page) is
+encoded to JSON there and then when other such fields are still waiting for theirs
+(``Context.encode_early``, set by the HTTP view, whose encoder is orjson): the answer's
+encoder then copies its bytes (``orjson.Fragment``). When tenants are read concurrently, each
+one's page is encoded while the slowest is still on the wire, instead of all of them after
+it. The last one to complete is left to the answer's encoder: encoding it early would only
+add a copy. Never with a directive in the document (``@defer`` and ``@stream`` deliver parts
+of a subtree later).
 """
 
 from __future__ import annotations
@@ -115,8 +117,10 @@ class GatewayExecutor(StrawberryGraphQLCoreExecutionContext):
         # Objects completed inside lists, per list site: a page names the same few hundred
         # groups thousands of times, and a completed object's dict is the same each time.
         self._memo: dict[int, Any] = {}
-        # The last value a plan completed, and whether an awaited one is encoded at once.
+        # The last value a plan completed, whether an awaited one may be encoded at once, and
+        # the paths (by id) of the awaited fields still waiting.
         self._planned: Any = None
+        self._waiting: set[int] = set()
         self._encode_early = (
             self._fast
             and self._lasting is not None
@@ -149,10 +153,19 @@ class GatewayExecutor(StrawberryGraphQLCoreExecutionContext):
         result: Any,
         position_context: Any,
     ) -> Any:
-        completed = await super().complete_awaitable_value(
-            return_type, field_details_list, info, path, result, position_context
-        )
-        if self._encode_early and completed is not None and completed is self._planned:
+        if not self._encode_early:
+            return await super().complete_awaitable_value(
+                return_type, field_details_list, info, path, result, position_context
+            )
+        waiting = self._waiting
+        waiting.add(id(path))  # the Path is alive while its field completes
+        try:
+            completed = await super().complete_awaitable_value(
+                return_type, field_details_list, info, path, result, position_context
+            )
+        finally:
+            waiting.discard(id(path))
+        if completed is not None and completed is self._planned and _others(waiting, path):
             self._planned = None
             return orjson.Fragment(orjson.dumps(completed))
         return completed
@@ -366,6 +379,16 @@ def _type_check(type_: GraphQLObjectType) -> type | None:
     definition = (type_.extensions or {}).get("strawberry-definition")
     origin = getattr(definition, "origin", None)
     return origin if isinstance(origin, type) else object  # object: never matches exactly
+
+
+def _others(waiting: set[int], path: Path) -> bool:
+    """Whether an awaited field other than ``path``'s ancestors is still waiting."""
+    ancestors = 0
+    above = path.prev
+    while above is not None:
+        ancestors += id(above) in waiting
+        above = above.prev
+    return len(waiting) > ancestors
 
 
 def _attempt(complete: Completer, value: Any, memo: dict[int, Any]) -> Any:

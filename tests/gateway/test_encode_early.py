@@ -47,16 +47,41 @@ async def _served(
     return response.content, encoded
 
 
-async def test_each_tenants_page_is_encoded_when_it_completes() -> None:
+async def test_each_tenants_page_is_encoded_when_it_completes_but_the_last() -> None:
+    """initech's backend is slowest: acme's and globex's pages are encoded while it is read;
+    initech's, the last, is left to the answer's encoder (encoding it early adds a copy)."""
     demo = small_demo()
+    demo.scim.faults.latency = 0.2
     served, [answer] = await _served(demo, TENANTS, {})
     plain, [plain_answer] = await _served(demo, TENANTS, {}, plain=True)
-    pages = [tenant["groups"] for tenant in answer["data"]["tenants"]]
-    assert len(pages) == 3 and all(isinstance(page, orjson.Fragment) for page in pages)
+    pages = {t["id"]: t["groups"] for t in answer["data"]["tenants"]}
+    assert isinstance(pages["acme"], orjson.Fragment)
+    assert isinstance(pages["globex"], orjson.Fragment)
+    assert isinstance(pages["initech"], dict)
     plain_pages = [tenant["groups"] for tenant in plain_answer["data"]["tenants"]]
     assert not any(isinstance(page, orjson.Fragment) for page in plain_pages)
     assert served == plain == orjson.dumps(plain_answer)  # the same bytes, key order included
     assert b'"totalCount":30' in served
+
+
+async def test_a_lone_page_is_left_to_the_answers_encoder() -> None:
+    query = f'{{ tenant(id: "acme") {{ {PAGE} }} }}'
+    served, [answer] = await _served(small_demo(), query, {})
+    assert isinstance(answer["data"]["tenant"]["groups"], dict)
+    assert served == orjson.dumps(answer)
+
+
+async def test_an_awaited_field_below_one_still_waiting_is_left_to_the_encoder() -> None:
+    """A member's groups are awaited inside ``node``, itself awaited: nothing else waits when
+    they complete, so they are not encoded on their own."""
+    demo = small_demo()
+    first = '{ tenant(id: "acme") { groups(first: 1) { nodes { members { id } } } } }'
+    _, [answer] = await _served(demo, first, {})
+    member = answer["data"]["tenant"]["groups"]["nodes"][0]["members"][0]["id"]
+    query = "query ($id: ID!) { node(id: $id) { ... on Member { groups { displayName } } } }"
+    served, [answer] = await _served(demo, query, {"id": member})
+    assert isinstance(answer["data"]["node"]["groups"], list) and answer["data"]["node"]["groups"]
+    assert served == orjson.dumps(answer)
 
 
 async def test_not_with_a_directive_in_the_document() -> None:
