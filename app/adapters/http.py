@@ -18,7 +18,6 @@ from urllib.parse import urlencode
 import httpx
 import orjson
 
-from app.adapters.send_order import SEND_ORDER, SendOrder, smoothed
 from app.errors import (
     GatewayError,
     UpstreamError,
@@ -129,23 +128,15 @@ class Upstream:
 
     Every attempt passes the tenant's :class:`~app.resilience.Resilience`: its circuit
     breaker, its cap on concurrent requests and, for idempotent requests, its retries; and the
-    current operation's deadline and request budget (:mod:`app.resilience.budget`). Sends
-    asked for together leave slowest backend first (:mod:`app.adapters.send_order`).
+    current operation's deadline and request budget (:mod:`app.resilience.budget`).
     """
 
     def __init__(
-        self,
-        tenant_id: str,
-        client: httpx.AsyncClient,
-        resilience: Resilience | None = None,
-        order: SendOrder = SEND_ORDER,
+        self, tenant_id: str, client: httpx.AsyncClient, resilience: Resilience | None = None
     ) -> None:
         self.tenant_id = tenant_id
         self.client = client
         self.resilience = resilience or Resilience()
-        self.order = order
-        self.answer_time = 0.0
-        """This backend's recent answer time (seconds, smoothed; 0 before its first)."""
         base = client.base_url
         # Relative URLs are joined to this text (joined_url); None: httpx joins them.
         plain = base.is_absolute_url and not base.query and not base.fragment
@@ -173,7 +164,6 @@ class Upstream:
         retry; by default only GET, HEAD and OPTIONS are. ``decode`` reads a JSON body in
         place of ``orjson.loads`` (it raises ``orjson.JSONDecodeError`` on malformed JSON).
         """
-        await self.order.turn(self.answer_time)
         all_headers = {"Accept": f"{SCIM_JSON}, application/json"}
         content: bytes | None = None
         if json is not None:
@@ -277,8 +267,6 @@ class Upstream:
             if breaker is not None:
                 breaker.abandoned(probe)
             raise
-        seconds = time.perf_counter() - started
-        self.answer_time = smoothed(self.answer_time, seconds)
         self._observe(observer, span, where, str(response.status_code), started)
         if breaker is not None:
             if response.status_code >= 500:

@@ -214,11 +214,10 @@ async def _members_of(
                 pending.cancel()
 
 
-_TICKS_TO_THE_WIRE: Final = 14
+_TICKS_TO_THE_WIRE: Final = 12
 """Event-loop turns a read just asked for takes to reach the socket: with the demo backends,
-the loaders' dispatch and batch tasks and the adapter reach the send step in 5-6, which holds
-it 2 (``app.adapters.send_order``), and httpx's pool and the write take a few more. Too few
-only costs the overlap, never correctness."""
+the loaders' dispatch and batch tasks and the adapter reach httpx's send in 5-6, and httpcore's
+pool and the write take a few more. Too few only costs the overlap, never correctness."""
 
 
 async def _let_requests_out() -> None:
