@@ -40,7 +40,9 @@ def count(tree: Path, query: str, answers: int) -> int:
     sizes = [str(FULL.groups), str(MEMBERS), str(FULL.users), str(answers)]
     command = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null"]
     command += [sys.executable, str(CHILD), query, *sizes]
-    env = {**os.environ, "PYTHONPATH": str(tree)}
+    # A fixed hash seed: with a random one, dicts and sets lay out differently from run to
+    # run, and the count moves by more than a small change (several M per answer).
+    env = {**os.environ, "PYTHONPATH": str(tree), "PYTHONHASHSEED": "0"}
     done = subprocess.run(command, cwd=tree, env=env, capture_output=True, check=False)
     found = _COLLECTED.search(done.stderr)
     if done.returncode != 0 or found is None:
