@@ -12,7 +12,8 @@ import asyncio
 import time
 from collections.abc import Callable, Mapping
 from contextvars import ContextVar
-from typing import Any, Protocol
+from functools import lru_cache
+from typing import Any, Final, Protocol
 from urllib.parse import urlencode
 
 import httpx
@@ -122,6 +123,21 @@ def joined_url(
 
 _PLAIN_PARAMS = (str, int)  # exactly: httpx writes a bool as "true", urlencode as "True"
 
+_REUSED_URL_LENGTH: Final = 256
+
+
+def parsed_url(text: str) -> httpx.URL | str:
+    """``text`` as an ``httpx.URL``, parsed once per process for the URLs a gateway sends again
+    and again (a group, a page of a listing); a longer one (a filter of many terms) as given.
+    httpx parses every text URL it is handed (~30-45 us, half of ``build_request``); a URL
+    object it takes as it is, and URLs are immutable."""
+    return _url(text) if len(text) <= _REUSED_URL_LENGTH else text
+
+
+@lru_cache(maxsize=1024)
+def _url(text: str) -> httpx.URL:
+    return httpx.URL(text)
+
 
 class Upstream:
     """Sends requests for one tenant over a pooled client it does not own.
@@ -175,7 +191,7 @@ class Upstream:
             all_headers.update(observer.headers())
         target, rest = joined_url(self._base, url, params)
         request = self.client.build_request(
-            method, target, headers=all_headers, params=rest, content=content, data=data
+            method, parsed_url(target), headers=all_headers, params=rest, content=content, data=data
         )
         where = f"{method} {url}"
         safe = is_idempotent(method) if idempotent is None else idempotent

@@ -1,5 +1,6 @@
-"""The send step joins a request's URL itself (one parse instead of httpx's three): the result
-must be the very URL httpx makes from the client's base URL, the path and the params."""
+"""The send step joins a request's URL itself (one parse instead of httpx's three, and none for a
+URL it sent before): the result must be the very URL httpx makes from the client's base URL,
+the path and the params."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from app.adapters.http import Upstream, joined_url
+from app.adapters.http import Upstream, joined_url, parsed_url
 
 BASES = [
     "http://descope.demo",  # no path: httpx writes it without the "/" it joins paths to
@@ -48,7 +49,7 @@ def _joined(base: str, url: str, query: dict[str, str | int] | None) -> str:
     client = _client(base)
     target, rest = joined_url(Upstream("t", client)._base, url, query)
     try:
-        return str(client.build_request("GET", target, params=rest).url)
+        return str(client.build_request("GET", parsed_url(target), params=rest).url)
     except httpx.InvalidURL:
         return "invalid"
 
@@ -87,3 +88,11 @@ def test_the_usual_requests_are_joined_here_and_the_rest_left_to_httpx() -> None
 @pytest.mark.parametrize("base", ["", "http://h/scim?tenant=1", "http://h/scim#part"])
 def test_a_base_url_httpx_would_join_its_own_way_is_left_to_httpx(base: str) -> None:
     assert Upstream("t", httpx.AsyncClient(base_url=base))._base is None
+
+
+def test_a_url_sent_again_is_parsed_once_and_a_long_one_left_to_httpx() -> None:
+    group = "http://h/scim/v2/Groups/g1"
+    assert isinstance(parsed_url(group), httpx.URL)
+    assert parsed_url(group) is parsed_url(group)
+    filtered = "http://h/scim/v2/Groups?filter=" + "%20or%20".join(["id%20eq%20%22g%22"] * 30)
+    assert parsed_url(filtered) == filtered  # a text, which httpx parses
