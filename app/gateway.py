@@ -20,7 +20,7 @@ from app.adapters.base import GroupBackend
 from app.adapters.condeco import CondecoAdapter
 from app.adapters.descope import DescopeAdapter
 from app.adapters.scim import ScimAdapter
-from app.adapters.transport import upstream_transport
+from app.adapters.transport import UpstreamClient, upstream_transport
 from app.auth import ApiKey, Authenticator, Principal
 from app.config import (
     CondecoTenant,
@@ -159,7 +159,7 @@ async def open_gateway(
                 max_keepalive_connections=cfg.max_connections,
             )
             client = await stack.enter_async_context(
-                httpx.AsyncClient(
+                UpstreamClient(
                     base_url=cfg.base_url,
                     timeout=httpx.Timeout(cfg.timeout_seconds, connect=cfg.connect_timeout_seconds),
                     limits=limits,

@@ -1,9 +1,10 @@
 """The throughput floor: a bare FastAPI route doing what ``node(id:)`` of a Descope group does.
 
-Same server (uvicorn), same kind of pooled ``httpx.AsyncClient`` (base URL, pool size, timeout,
-default headers and transport as :func:`app.gateway.open_gateway` builds them), the same one
-upstream ``GET /scim/v2/Groups/{id}``, and the same JSON answer, byte for byte. No GraphQL, no
-loaders, no models: what is left is the cost of HTTP in, HTTP out and two JSON encodings.
+Same server (uvicorn), same pooled client (:class:`~app.adapters.transport.UpstreamClient`, base
+URL, pool size, timeout, default headers and transport as :func:`app.gateway.open_gateway`
+builds them), the same one upstream ``GET /scim/v2/Groups/{id}``, and the same JSON answer, byte
+for byte. No GraphQL, no loaders, no models: what is left is the cost of HTTP in, HTTP out and
+two JSON encodings.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import httpx
 import orjson
 from fastapi import FastAPI, Request, Response
 
-from app.adapters.transport import upstream_transport
+from app.adapters.transport import UpstreamClient, upstream_transport
 
 NODE_QUERY = (
     "query Node($id: ID!) { node(id: $id) { id ... on Group "
@@ -34,7 +35,7 @@ def create_floor_app(descope_url: str, authorization: str) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         limits = httpx.Limits(max_connections=20, max_keepalive_connections=20)
-        async with httpx.AsyncClient(
+        async with UpstreamClient(
             base_url=descope_url,
             timeout=httpx.Timeout(10.0),
             limits=limits,

@@ -1,4 +1,5 @@
-"""The HTTP transport under every tenant's ``httpx.AsyncClient``: aiohttp's, through httpx-aiohttp.
+"""The HTTP transport under every tenant's ``httpx.AsyncClient``: aiohttp's, through httpx-aiohttp;
+and that client itself (:class:`UpstreamClient`).
 
 The adapters keep httpx's client API (requests, responses, timeouts, limits, auth headers);
 only the layer that moves bytes changes. httpcore, httpx's own transport, cost the gateway
@@ -25,6 +26,38 @@ from typing import Any
 import aiohttp
 import httpx
 from httpx_aiohttp import AiohttpTransport
+
+
+class UpstreamClient(httpx.AsyncClient):
+    """httpx's client for one tenant, whose cookie jar reads an answer only when it sets a
+    cookie.
+
+    httpx reads every answer for cookies: it makes urllib views of the request and the answer
+    and an ``email.message`` of the headers, ~70 us an answer, though an answer without a
+    ``Set-Cookie`` (or ``Set-Cookie2``) header has none to give. The jar is httpx's own
+    otherwise: cookies a backend sets (a load balancer's affinity cookie, say) are kept and
+    sent back as before. httpx reaches its jar through the public ``cookies`` property, which
+    this class answers with :class:`_SetCookies`.
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._set_cookies = _SetCookies(super().cookies)
+
+    @property
+    def cookies(self) -> httpx.Cookies:
+        return self._set_cookies
+
+    @cookies.setter
+    def cookies(self, cookies: Any) -> None:
+        self._set_cookies = _SetCookies(cookies)
+
+
+class _SetCookies(httpx.Cookies):
+    def extract_cookies(self, response: httpx.Response) -> None:
+        headers = response.headers
+        if "set-cookie" in headers or "set-cookie2" in headers:
+            super().extract_cookies(response)
 
 
 def upstream_transport(limits: httpx.Limits) -> httpx.AsyncBaseTransport | None:

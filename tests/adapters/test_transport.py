@@ -12,13 +12,15 @@ import asyncio
 import gzip
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from http.cookiejar import CookieJar
+from typing import Any
 
 import httpx
 import orjson
 import pytest
 
 from app.adapters.http import Upstream
-from app.adapters.transport import upstream_transport
+from app.adapters.transport import UpstreamClient, upstream_transport
 from app.errors import UpstreamTimeout, UpstreamUnavailable
 from app.resilience import Resilience, RetryPolicy
 
@@ -73,7 +75,7 @@ async def serving(
     port = server.sockets[0].getsockname()[1]
     limits = httpx.Limits(max_connections=max_connections)
     try:
-        async with httpx.AsyncClient(
+        async with UpstreamClient(
             base_url=f"http://127.0.0.1:{port}/v2",
             timeout=httpx.Timeout(read, connect=5.0),
             limits=limits,
@@ -194,6 +196,42 @@ async def test_a_cookie_the_backend_sets_is_sent_back_once() -> None:
         await upstream.send("GET", "Groups")
         await upstream.send("GET", "Groups")
     assert loopback.heads[1].decode().lower().count("cookie:") == 1
+
+
+class CountingJar(CookieJar):
+    def __init__(self) -> None:
+        super().__init__()
+        self.read = 0
+
+    def extract_cookies(self, response: Any, request: Any) -> None:
+        self.read += 1
+        super().extract_cookies(response, request)
+
+
+async def test_only_an_answer_that_sets_a_cookie_is_read_for_cookies() -> None:
+    sets = {"yes": False}
+
+    async def reply(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        cookie = ("Set-Cookie: affinity=b2; Path=/",) if sets["yes"] else ()
+        await answer(b"{}", headers=(*JSON, *cookie))(reader, writer)
+
+    async with serving(reply) as (loopback, client):
+        jar = client.cookies.jar = CountingJar()
+        upstream = Upstream("acme", client)
+        await upstream.send("GET", "Groups")
+        assert jar.read == 0  # no Set-Cookie: nothing to read
+        sets["yes"] = True
+        await upstream.send("GET", "Groups")
+        assert jar.read == 1
+        assert client.cookies["affinity"] == "b2"
+        sets["yes"] = False
+        await upstream.send("GET", "Groups")  # sent back
+        client.cookies = {"session": "s1"}  # replaced, as on httpx's own client
+        await upstream.send("GET", "Groups")
+    heads = [head.lower() for head in loopback.heads]
+    assert b"cookie:" not in heads[0] and b"cookie:" not in heads[1]
+    assert heads[2].count(b"cookie:") == 1 and b"cookie: affinity=b2\r\n" in heads[2]
+    assert heads[3].count(b"cookie:") == 1 and b"cookie: session=s1\r\n" in heads[3]
 
 
 async def test_a_refused_connection_is_a_connect_error_which_says_nothing_was_sent() -> None:
