@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from json.encoder import encode_basestring_ascii
-from typing import Any, Final, TypedDict, TypeVar
+from typing import Any, Final, Protocol, TypedDict, TypeVar
 
 import msgspec
 import orjson
@@ -310,7 +310,25 @@ def groups_by_member(
     return {m: index.get(m) or [] for m in member_ids}
 
 
-def membership_index(groups: Iterable[GroupRecord]) -> dict[str, list[str]]:
+class MemberEntry(Protocol):
+    """What :func:`membership_index` reads of a member entry (a :class:`MemberRef`)."""
+
+    @property
+    def value(self) -> str: ...
+
+
+class ListedGroup(Protocol):
+    """What :func:`membership_index` reads of a group: a :class:`GroupRecord`, or a
+    backend's own decoded entry of the same shape (Descope's management answer)."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def members(self) -> Sequence[MemberEntry] | None: ...
+
+
+def membership_index(groups: Iterable[ListedGroup]) -> dict[str, list[str]]:
     """Every listed member's group ids (groups in the given order), for a whole tenant:
     :func:`index_members` over records, written out because it is on a page's critical path
     (reading each ``ref.value`` in place is ~0.25 ms cheaper per 4,000 entries than making

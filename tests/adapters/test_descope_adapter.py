@@ -259,6 +259,23 @@ def test_memberships_decoded_from_bytes_read_as_the_checked_parser_reads(answer:
     )
 
 
+def test_a_well_formed_membership_answer_is_decoded_into_structs_not_dicts() -> None:
+    # The fast path above must be the one a backend's usual answer takes.
+    answer = {
+        "groups": [
+            {"id": "g1", "display": "One", "members": [{"userId": "u1", "loginId": "a"}]},
+            {"id": "g2", "members": [{"userId": "u1", "display": "U"}, {"userId": "u2"}]},
+            {"id": "g3"},
+        ]
+    }
+    decoded = decode_memberships(orjson.dumps(answer))
+    assert not isinstance(decoded, dict)
+    assert index_memberships(decoded) == (
+        {"u1": ["g1", "g2"], "u2": ["g2"]},
+        [GroupName("g1", "One")],
+    )
+
+
 @pytest.mark.parametrize("management_key", [MGMT, None], ids=["management API", "SCIM only"])
 async def test_a_small_tenant_s_whole_membership_answers_as_asking_by_member_does(
     client: httpx.AsyncClient,
