@@ -19,6 +19,7 @@ import httpx
 from app.adapters.base import GroupBackend
 from app.adapters.condeco import CondecoAdapter
 from app.adapters.descope import DescopeAdapter
+from app.adapters.http import ACCEPT
 from app.adapters.scim import ScimAdapter
 from app.adapters.transport import UpstreamClient, upstream_transport
 from app.auth import ApiKey, Authenticator, Principal
@@ -166,7 +167,7 @@ async def open_gateway(
                     transport=transports.get(cfg.id) or upstream_transport(limits),
                     headers={
                         "User-Agent": "scim-gateway",
-                        "Accept": "application/scim+json, application/json",
+                        "Accept": ACCEPT,
                     },
                 )
             )

@@ -19,7 +19,7 @@ import httpx
 import orjson
 import pytest
 
-from app.adapters.http import Upstream
+from app.adapters.http import ACCEPT, Upstream
 from app.adapters.transport import UpstreamClient, upstream_transport
 from app.errors import UpstreamTimeout, UpstreamUnavailable
 from app.resilience import Resilience, RetryPolicy
@@ -133,6 +133,18 @@ async def test_a_request_and_its_answer_cross_the_wire_whole() -> None:
     assert "\r\nauthorization: Bearer k\r\n".lower() in fields
     assert "\r\ncontent-type: application/scim+json\r\n" in fields
     assert orjson.loads(loopback.bodies[0]) == {"displayName": "HR"}
+
+
+async def test_every_request_asks_for_scim_json_once_whatever_the_client_sends() -> None:
+    async with serving(answer(b"{}", headers=JSON)) as (loopback, client):
+        await Upstream("acme", client).send("GET", "Groups")  # a client without Accept
+        client.headers["Accept"] = ACCEPT  # as the gateway's clients have it
+        await Upstream("acme", client).send("GET", "Groups")
+        client.headers["Accept"] = "text/html"  # some other client
+        await Upstream("acme", client).send("GET", "Groups")
+    for head in loopback.heads:
+        assert head.lower().count(b"\r\naccept:") == 1
+        assert f"\r\naccept: {ACCEPT}\r\n".encode() in head.lower()
 
 
 async def test_a_large_answer_written_in_pieces_is_read_whole_and_chunked_ones_too() -> None:
