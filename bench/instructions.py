@@ -3,12 +3,13 @@
 Wall-clock and CPU-time figures on a shared VM drift by tens of percent within minutes (the
 same code measured 12-19 ms of CPU per acme answer in one hour). An instruction count does
 not: ``valgrind --tool=callgrind`` counts the same total for the same program and inputs,
-whatever else the machine is doing. Each tree answers a scenario-2 query in process over
-recorded upstream answers (:mod:`bench.replay`) twice under callgrind, ``--answers`` times
-apart; the difference, divided by that, is the instructions of one answer, with start-up
-and warm-up taken out. Slow (callgrind runs Python ~50x slower: a few minutes per tree,
-runs two at a time) and blind to what the clock sees (waits, cache misses, the other vCPU),
-so it complements ``python -m bench.ab`` rather than replacing it.
+whatever else the machine is doing. Each tree answers a scenario-2 query (or scenario 3's
+``node(id:)``, ``--case "node(id:)"``) in process over recorded upstream answers
+(:mod:`bench.replay`) twice under callgrind, ``--answers`` times apart; the difference,
+divided by that, is the instructions of one answer, with start-up and warm-up taken out.
+Slow (callgrind runs Python ~50x slower: a few minutes per tree, runs two at a time) and
+blind to what the clock sees (waits, cache misses, the other vCPU), so it complements
+``python -m bench.ab`` rather than replacing it.
 
 BASE is another checkout of the project (``git worktree add /tmp/base <rev>``); its ``app``
 is measured with this tree's child script. Needs valgrind.
@@ -25,6 +26,7 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from bench.floor import NODE_QUERY
 from bench.scenarios import FULL, MEMBERS
 from bench.scenarios.latency import cases
 
@@ -33,6 +35,7 @@ CHILD = Path(__file__).resolve().parent / "replay.py"
 _COLLECTED = re.compile(rb"Collected : (\d+)")
 FEW = 2
 """Counted answers in the shorter of a tree's two runs."""
+NODE = "node(id:)"
 
 
 def count(tree: Path, query: str, answers: int) -> int:
@@ -62,15 +65,17 @@ def per_answer(trees: list[Path], query: str, answers: int) -> list[float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("base", nargs="?", type=Path, help="another checkout of the project")
-    names = [case.name for case in cases(50)]
-    parser.add_argument("--case", default="acme alone", choices=names)
+    queries = {case.name: case.query for case in cases(50)}
+    queries[NODE] = NODE_QUERY  # scenario 3's request, of acme's first group
+    parser.add_argument("--case", default="acme alone", choices=list(queries))
     parser.add_argument("--answers", type=int, default=10, help="answers between the two runs")
     args = parser.parse_args()
     if shutil.which("valgrind") is None:
         raise SystemExit("valgrind is not installed (apt-get install valgrind)")
-    query = next(case.query for case in cases(50) if case.name == args.case)
+    query = queries[args.case]
     trees = [ROOT, *([args.base.resolve()] if args.base else [])]
-    print(f"{args.case}, N=50: instructions per answer (callgrind, {args.answers} answers)")
+    label = args.case if args.case == NODE else f"{args.case}, N=50"
+    print(f"{label}: instructions per answer (callgrind, {args.answers} answers)")
     figures = per_answer(trees, query, args.answers)
     for tree, figure in zip(trees, figures, strict=True):
         print(f"  {figure / 1e6:8.2f} M  {tree}")

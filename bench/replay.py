@@ -7,6 +7,9 @@ tree's: it imports nothing else of the project. The gateway's ASGI app is called
 from memory, so what is counted is the gateway's own work on the same bytes every time.
 
     python bench/replay.py QUERY GROUPS MEMBERS USERS ANSWERS
+
+A QUERY that declares ``$id`` (scenario 3's ``node(id:)``) is sent with the id of acme's
+first group, read first like any other answer.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from app.runtime import tune_gc
 
 WARM = 3
 """Answers before the counted ones (plans compiled, sizes learned)."""
+FIRST_GROUP = '{ tenant(id: "acme") { groups(first: 1) { nodes { id } } } }'
 
 
 class Replay(httpx.AsyncBaseTransport):
@@ -89,8 +93,12 @@ async def main(query: str, groups: int, members: int, users: int, answers: int) 
     limits = Limits(request_deadline_seconds=600)
     app = create_app(Settings(tenants=tenants, limits=limits), env=env, transports=transports)
     tune_gc()
-    body = orjson.dumps({"query": query})
     async with LifespanManager(app) as manager:
+        variables: dict[str, Any] = {}
+        if "$id" in query:
+            first = orjson.loads(await answer(manager.app, orjson.dumps({"query": FIRST_GROUP})))
+            variables["id"] = first["data"]["tenant"]["groups"]["nodes"][0]["id"]
+        body = orjson.dumps({"query": query, "variables": variables})
         for _ in range(WARM + answers):
             out = await answer(manager.app, body)
             if b'"errors"' in out:

@@ -34,6 +34,13 @@ def test_the_child_answers_a_page_of_every_tenant() -> None:
     assert run.returncode == 0, run.stderr
 
 
+def test_the_child_answers_scenario_3s_node_of_a_group_it_looked_up() -> None:
+    from bench.floor import NODE_QUERY
+
+    run = _replay(NODE_QUERY)
+    assert run.returncode == 0, run.stderr
+
+
 def test_a_query_that_fails_fails_the_child() -> None:
     run = _replay('{ tenant(id: "acme") { groups(first: -1) { totalCount } } }')
     assert run.returncode != 0
