@@ -40,13 +40,15 @@ class UpstreamClient(httpx.AsyncClient):
     this class answers with :class:`_SetCookies`.
     """
 
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self._set_cookies = _SetCookies(super().cookies)
+    _set_cookies: _SetCookies
 
     @property
     def cookies(self) -> httpx.Cookies:
-        return self._set_cookies
+        try:
+            return self._set_cookies
+        except AttributeError:  # first use: the jar httpx's constructor made, as ours
+            self._set_cookies = _SetCookies(super().cookies)
+            return self._set_cookies
 
     @cookies.setter
     def cookies(self, cookies: Any) -> None:
