@@ -12,7 +12,7 @@ import asyncio
 import os
 from collections.abc import AsyncIterator, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import httpx
 
@@ -33,6 +33,7 @@ from app.config import (
 )
 from app.models import BackendKind
 from app.resilience import CircuitBreaker, Resilience, RetryPolicy
+from app.send_order import AnswerTimes
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +44,8 @@ class Tenant:
     backend: GroupBackend
     breaker: CircuitBreaker
     """The breaker the backend's send step consults; read for readiness and metrics."""
+    whole_reads: AnswerTimes = field(default_factory=AnswerTimes)
+    """How long its whole reads take to answer, to send a slow tenant's first (send_order)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,6 +13,7 @@ key cost more than the work done for the key.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable, Hashable, Iterable, Sequence
 from typing import Any, Generic, TypeVar
 
@@ -20,6 +21,7 @@ from app.errors import GatewayError
 from app.gateway import Tenant
 from app.models import GroupName, GroupRecord, MemberRecord, TenantMembership
 from app.observability.metrics import observe_batch
+from app.send_order import SendOrder
 
 T = TypeVar("T")
 K = TypeVar("K", bound=Hashable)
@@ -42,8 +44,9 @@ async def _per_key(
 class TenantLoaders:
     """The three batched reads of one tenant."""
 
-    def __init__(self, tenant: Tenant) -> None:
+    def __init__(self, tenant: Tenant, order: SendOrder) -> None:
         self.tenant = tenant
+        self._order = order
         self.groups: ManyLoader[str, GroupRecord] = ManyLoader(self._load_groups)
         self.member_groups: ManyLoader[str, list[str]] = ManyLoader(self._load_member_groups)
         self.members: ManyLoader[str, MemberRecord] = ManyLoader(self._load_members)
@@ -64,12 +67,29 @@ class TenantLoaders:
         """A page is about to be read and its members' groups are selected: ask the backend
         now, alongside the page's own read, for the whole tenant's membership, which it reads
         when the tenant is small enough (else nothing is sent). The page's members' groups
-        then cost no second round trip."""
+        then cost no second round trip. Where the request reads several tenants so, a much
+        slower tenant's read leaves first (:mod:`app.send_order`)."""
         if self._whole is None:
-            backend = self.tenant.backend
-            self._listing = backend.lists_whole_tenant()
-            whole = self._whole = asyncio.ensure_future(backend.tenant_membership())
+            tenant = self.tenant
+            self._listing = tenant.backend.lists_whole_tenant()
+            self._order.announce(tenant.id, tenant.whole_reads.seconds)
+            whole = self._whole = asyncio.ensure_future(self._read_whole())
             whole.add_done_callback(_consume)
+
+    async def _read_whole(self) -> TenantMembership | None:
+        tenant, order = self.tenant, self._order
+        try:
+            await order.after_slower(tenant.id, tenant.whole_reads.seconds)
+            began = time.perf_counter()
+            read = tenant.backend.tenant_membership()
+            # Runs after this step, which takes the read as far as the wire.
+            asyncio.get_running_loop().call_soon(order.left, tenant.id)
+            membership = await read
+        finally:
+            order.left(tenant.id)  # failed or cancelled before sending: nobody waits for it
+        if membership is not None:  # None: no such read was sent
+            tenant.whole_reads.observe(time.perf_counter() - began)
+        return membership
 
     async def whole_listing(self) -> Sequence[GroupRecord] | None:
         """Every group of the tenant, whole and in the backend's order, when the membership
@@ -80,6 +100,17 @@ class TenantLoaders:
             return None
         whole = await self._whole_membership()
         return whole.records if whole is not None and whole.listing else None
+
+    async def before_page_read(self, among_others: bool) -> None:
+        """Before a page is read on its own beside the whole read :meth:`expect_membership`
+        asked for: let much slower tenants' reads of this request leave first. When the page
+        is one of a list of tenants' (``among_others``), the tenants after it have not asked
+        for theirs yet: one turn of the loop lets them."""
+        if self._whole is None:
+            return
+        if among_others:
+            await asyncio.sleep(0)
+        await self._order.after_slower(self.tenant.id, self.tenant.whole_reads.seconds)
 
     def prime_groups(self, records: Iterable[GroupRecord]) -> None:
         """Remember complete groups read by a search, so relations do not read them again."""
@@ -307,6 +338,7 @@ class Loaders:
     def __init__(self, tenants: dict[str, Tenant]) -> None:
         self._tenants = tenants
         self._by_tenant: dict[str, TenantLoaders] = {}
+        self._order = SendOrder()
 
     def close(self) -> None:
         for loaders in self._by_tenant.values():
@@ -316,5 +348,7 @@ class Loaders:
     def __getitem__(self, tenant_id: str) -> TenantLoaders:
         loaders = self._by_tenant.get(tenant_id)
         if loaders is None:
-            loaders = self._by_tenant[tenant_id] = TenantLoaders(self._tenants[tenant_id])
+            loaders = self._by_tenant[tenant_id] = TenantLoaders(
+                self._tenants[tenant_id], self._order
+            )
         return loaders
