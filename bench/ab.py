@@ -7,8 +7,9 @@ tree and the gateway of BASE (another checkout of the project, for instance
 20 ms per upstream request, and every sample of a case goes to both, in alternating order.
 For each case and gateway it prints the p50 and p25 of each answer's time above its own
 floor (scenario 2's figure), the p50 of the answers' times themselves (two trees may read a
-case with different requests, so different floors), and the gateway's CPU time per answer
-(``/proc``, 10 ms ticks).
+case with different requests, so different floors), the gateway's CPU time per answer
+(``/proc``, 10 ms ticks), and the p50 of when the slowest tenant's first request reached its
+emulator after the query was sent.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import json
 import tempfile
 import time
 from contextlib import ExitStack
+from dataclasses import dataclass
 from pathlib import Path
 from statistics import fmean
 
@@ -36,6 +38,18 @@ from bench.servers import Emulator, _spawn, _wait_ready, fleet, gateway_settings
 _JSON = {"Content-Type": "application/json"}
 
 
+@dataclass(frozen=True, slots=True)
+class _Answer:
+    above: float
+    """Its time above its floor."""
+    took: float
+    cpu: float
+    """The gateway's CPU time for it."""
+    sent: float
+    """When the slowest tenant's first request reached its emulator, after the query left
+    (one clock: ``perf_counter`` is the system's monotonic clock on Linux)."""
+
+
 async def _one(
     client: aiohttp.ClientSession,
     http: httpx.AsyncClient,
@@ -43,9 +57,8 @@ async def _one(
     url: str,
     pid: int,
     case: Case,
-) -> tuple[float, float, float]:
-    """One answer of ``case`` from the gateway at ``url``: its time above its floor, its time,
-    and the gateway's CPU time for it."""
+) -> _Answer:
+    """One answer of ``case`` from the gateway at ``url``."""
     for kind in case.kinds:
         await emulators[kind].reset(http)
     query = orjson.dumps({"query": case.query})
@@ -57,8 +70,11 @@ async def _one(
     used = proc.cpu_seconds(pid) - cpu
     if response.status != 200 or body.get("errors"):
         raise RuntimeError(f"{case.name} failed at {url}: {body.get('errors')}")
-    floors = [tenant_floor((await emulators[k].stats(http)).timings).seconds for k in case.kinds]
-    return took - max(floors), took, used
+    timings = [(await emulators[k].stats(http)).timings for k in case.kinds]
+    floors = [tenant_floor(t).seconds for t in timings]
+    slowest = timings[floors.index(max(floors))]
+    arrived = min(t.arrived for t in slowest)
+    return _Answer(took - max(floors), took, used, arrived - began)
 
 
 async def _run(base: Path, names: list[str], samples: int) -> None:
@@ -76,9 +92,7 @@ async def _run(base: Path, names: list[str], samples: int) -> None:
             "base": (url, process.pid),
         }
         by_name = {case.name: case for case in cases(50)}
-        above: dict[tuple[str, str], list[float]] = {}
-        cpu: dict[tuple[str, str], list[float]] = {}
-        took: dict[tuple[str, str], list[float]] = {}
+        answers: dict[tuple[str, str], list[_Answer]] = {}
         async with httpx.AsyncClient(timeout=120) as http:
             for emulator in servers.emulators.values():
                 await emulator.set_latency(http, LATENCY)
@@ -92,19 +106,20 @@ async def _run(base: Path, names: list[str], samples: int) -> None:
                                 client, http, servers.emulators, gateway_url, pid, by_name[name]
                             )
                             if turn:
-                                above.setdefault((name, label), []).append(one[0])
-                                took.setdefault((name, label), []).append(one[1])
-                                cpu.setdefault((name, label), []).append(one[2])
+                                answers.setdefault((name, label), []).append(one)
     print(f"scenario 2, {samples} samples per case and gateway, alternated; base: {base}")
     for name in names:
         cells = []
         for label in gateways:
-            xs = above[(name, label)]
+            got = answers[(name, label)]
+            xs = [a.above for a in got]
             p50, p25 = percentile(xs, 50) * 1000, percentile(xs, 25) * 1000
-            used = fmean(cpu[(name, label)]) * 1000
-            time_p50 = percentile(took[(name, label)], 50) * 1000
+            used = fmean(a.cpu for a in got) * 1000
+            time_p50 = percentile([a.took for a in got], 50) * 1000
+            sent = percentile([a.sent for a in got], 50) * 1000
             cells.append(
-                f"{label}: +{p50:.1f} ms (p25 +{p25:.1f}) in {time_p50:.1f} ms, CPU {used:.1f} ms"
+                f"{label}: +{p50:.1f} ms (p25 +{p25:.1f}) in {time_p50:.1f} ms, CPU {used:.1f} "
+                f"ms, slowest read at {sent:.2f} ms"
             )
         print(f"{name:15} | " + " | ".join(cells))
 
