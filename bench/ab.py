@@ -9,7 +9,7 @@ For each case and gateway it prints the p50 and p25 of each answer's time above 
 floor (scenario 2's figure), the p50 of the answers' times themselves (two trees may read a
 case with different requests, so different floors), the gateway's CPU time per answer
 (``/proc``, 10 ms ticks), and the p50 of when the slowest tenant's first request reached its
-emulator after the query was sent.
+emulator after the query was sent, and of how late its added latency ended there.
 """
 
 from __future__ import annotations
@@ -48,6 +48,8 @@ class _Answer:
     sent: float
     """When the slowest tenant's first request reached its emulator, after the query left
     (one clock: ``perf_counter`` is the system's monotonic clock on Linux)."""
+    late: float
+    """By how much that request's added latency ended late (``LATENCY`` and more)."""
 
 
 async def _one(
@@ -73,8 +75,9 @@ async def _one(
     timings = [(await emulators[k].stats(http)).timings for k in case.kinds]
     floors = [tenant_floor(t).seconds for t in timings]
     slowest = timings[floors.index(max(floors))]
-    arrived = min(t.arrived for t in slowest)
-    return _Answer(took - max(floors), took, used, arrived - began)
+    first = min(slowest, key=lambda t: t.arrived)
+    late = first.started - first.arrived - LATENCY
+    return _Answer(took - max(floors), took, used, first.arrived - began, late)
 
 
 async def _run(base: Path, names: list[str], samples: int) -> None:
@@ -117,9 +120,10 @@ async def _run(base: Path, names: list[str], samples: int) -> None:
             used = fmean(a.cpu for a in got) * 1000
             time_p50 = percentile([a.took for a in got], 50) * 1000
             sent = percentile([a.sent for a in got], 50) * 1000
+            late = percentile([a.late for a in got], 50) * 1000
             cells.append(
                 f"{label}: +{p50:.1f} ms (p25 +{p25:.1f}) in {time_p50:.1f} ms, CPU {used:.1f} "
-                f"ms, slowest read at {sent:.2f} ms"
+                f"ms, slowest read at {sent:.2f} ms ({late:.2f} ms late)"
             )
         print(f"{name:15} | " + " | ".join(cells))
 
