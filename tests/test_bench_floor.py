@@ -16,6 +16,7 @@ def test_one_wave_costs_the_latency_actually_added_and_the_service() -> None:
     floor = tenant_floor([_timing(0.0, LATENCY + 0.0006, 0.004)])
     assert floor.levels == 1
     assert floor.waited == pytest.approx(LATENCY + 0.0006)
+    assert floor.late == pytest.approx(0.0006)
     assert floor.seconds == pytest.approx(LATENCY + 0.0006 + 0.004)
 
 
@@ -35,4 +36,5 @@ def test_a_request_sent_after_an_answer_is_another_wave() -> None:
     assert [len(wave) for wave in waves([second, first])] == [1, 1]
     floor = tenant_floor([first, second])
     assert floor.levels == 2
+    assert floor.late == pytest.approx(0.0005)
     assert floor.seconds == pytest.approx(2 * LATENCY + 0.0005 + 0.003)

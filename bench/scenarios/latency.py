@@ -107,6 +107,11 @@ class Floor(NamedTuple):
     waited: float
     """The latency the emulator actually added, per wave (``LATENCY`` or a little more)."""
 
+    @property
+    def late(self) -> float:
+        """By how much the added latency exceeded ``LATENCY``, over all waves."""
+        return self.waited - self.levels * LATENCY
+
 
 def tenant_floor(timings: Sequence[Timing]) -> Floor:
     """One tenant's floor, from its requests of one answer.
@@ -146,7 +151,7 @@ async def _sample(bench: Bench, client: aiohttp.ClientSession, case: Case, into:
         floors.append(floor.seconds)
         into.levels[kind] = max(into.levels.get(kind, 0), floor.levels)
         into.service.setdefault(kind, []).append(floor.service)
-        into.late.setdefault(kind, []).append(floor.waited - floor.levels * LATENCY)
+        into.late.setdefault(kind, []).append(floor.late)
     into.floors.append(max(floors))
 
 
