@@ -25,6 +25,7 @@ from app.adapters import scimwire as wire
 from app.adapters.http import Decoder
 from app.adapters.scim import SMALL_TENANT_GROUPS, ScimAdapter
 from app.adapters.scimwire import WireError
+from app.adapters.unchanged import LastAnswer
 from app.errors import GatewayError, NotFound
 from app.models import (
     BackendKind,
@@ -80,6 +81,9 @@ class DescopeAdapter(ScimAdapter):
             whole_tenant_groups=whole_tenant_groups,
         )
         self._descope_tenant_id = descope_tenant_id
+        # The whole tenant's management answer, decoded and indexed once for as long as it
+        # comes back the same (tenant_membership).
+        self._whole_memberships = LastAnswer(decode_memberships)
         self._mgmt_auth = (
             {"Authorization": f"Bearer {project_id}:{management_key}"} if management_key else None
         )
@@ -132,8 +136,9 @@ class DescopeAdapter(ScimAdapter):
             return await super().tenant_membership()
         if not self._small_tenant():
             return None
+        whole = self._whole_memberships
         by_member, names = await self._external_groups(
-            self._mgmt_auth, None, index_memberships, decode_memberships
+            self._mgmt_auth, None, lambda data: whole.then(data, index_memberships), whole
         )
         return TenantMembership(by_member, names=names)
 

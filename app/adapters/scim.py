@@ -17,6 +17,7 @@ import httpx
 
 from app.adapters import scimwire as wire
 from app.adapters.http import Decoder, Upstream
+from app.adapters.unchanged import LastAnswer
 from app.errors import GatewayError, NotFound, UpstreamError
 from app.models import (
     BackendKind,
@@ -95,6 +96,9 @@ class ScimAdapter:
         # data) that lets a large batch read every group in a few pages instead of many
         # or-filter chunks when that is cheaper.
         self._group_count_hint: int | None = None
+        # The whole tenant's listing, decoded and indexed once for as long as it comes back
+        # the same (tenant_membership).
+        self._whole_listing = LastAnswer(wire.decode_groups)
 
     # -- the send step ---------------------------------------------------------------------
 
@@ -172,12 +176,15 @@ class ScimAdapter:
         *,
         include_members: bool = True,
         post: bool = False,
+        decode: Decoder | None = None,
     ) -> Any:
         """One ListResponse: ``GET path?filter=`` (§3.4.2) or ``POST path/.search`` (§3.4.3).
-        A list of groups is decoded straight into group structs (:func:`wire.decode_groups`)."""
+        A list of groups is decoded straight into group structs (:func:`wire.decode_groups`,
+        unless ``decode`` says otherwise)."""
         groups = path == self.groups_path
         sort = groups and (await self.capabilities()).sort
-        decode = wire.decode_groups if groups else None
+        if decode is None and groups:
+            decode = wire.decode_groups
         if post:
             body = wire.search_body(scim_filter or "", start_index, count)
             if not include_members:
@@ -282,10 +289,13 @@ class ScimAdapter:
         count = (await self.capabilities()).max_page_size
         if not self.lists_whole_tenant():  # one rule, now that the capabilities are known
             return None
-        page = await self.search_groups(None, 1, count)  # also renews the size hint
+        data = await self._list_page(self.groups_path, None, 1, count, decode=self._whole_listing)
+        with self._wire("group list"):
+            page, membership = self._whole_listing.then(data, _whole_membership)
+        self._group_count_hint = page.total_results  # as search_groups does
         if len(page.groups) < page.total_results:
             return None
-        return TenantMembership(wire.membership_index(page.groups), page.groups, listing=True)
+        return membership
 
     async def _all_groups(self) -> list[GroupRecord]:
         """Every group of the tenant, page by page."""
@@ -456,6 +466,12 @@ class ScimAdapter:
             return None
         with self._wire("group"):
             return wire.parse_group(data)
+
+
+def _whole_membership(data: Any) -> tuple[GroupPage, TenantMembership]:
+    """A whole tenant's listing read as its page and its members' groups."""
+    page = wire.parse_list(data, start_index=1)
+    return page, TenantMembership(wire.membership_index(page.groups), page.groups, listing=True)
 
 
 def _segment(value: str) -> str:
