@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.samples import Sample
 
@@ -11,6 +12,7 @@ from app.auth import Authenticator
 from app.gateway import Gateway, Tenant
 from app.health import breaker_states, readiness
 from app.models import BackendKind
+from app.observability.metrics import upstream_route
 from app.resilience.breaker import CircuitBreaker
 from tests.ops.conftest import in_process
 
@@ -136,3 +138,24 @@ async def test_two_apps_in_one_process_keep_their_own_counts() -> None:
         text = (await second.http.get("/metrics")).text
 
     assert _value(_samples(text), "scim_gateway_graphql_requests_total", operation="One") == 0
+
+
+@pytest.mark.parametrize(
+    ("url", "route"),
+    [
+        ("Groups/3562efe92715418d88ee3c6e58b08f1f", "Groups/{id}"),
+        ("scim/v2/Groups/HR", "scim/v2/Groups/{id}"),  # any segment after a collection
+        ("v2/Groups/.search", "v2/Groups/.search"),
+        ("scim/api/V1/groups?filter=members%20eq%20%22249%22", "scim/api/V1/groups"),
+        ("https://descope.example/scim/v2/Users/u1", "scim/v2/Users/{id}"),
+        ("v1/mgmt/group/member/all", "v1/mgmt/group/member/all"),
+        ("tenants/249/groups", "tenants/{id}/groups"),  # digits only
+        ("tenants/acme-2024-eu-west/groups", "tenants/{id}/groups"),  # 12+ with a digit
+        ("tenants/acme-eu-west-x/groups", "tenants/acme-eu-west-x/groups"),  # no digit
+        ("tenants/short1/groups", "tenants/short1/groups"),  # under 12
+        ("", "/"),
+    ],
+)
+def test_upstream_routes_are_low_cardinality(url: str, route: str) -> None:
+    assert upstream_route(url) == route
+    assert upstream_route(url) == route  # memoised: the same again
