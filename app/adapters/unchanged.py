@@ -2,10 +2,10 @@
 
 A small tenant's whole membership goes out with every page of it (``tenant_membership``),
 and between two changes of the directory it is the same bytes each time. Decoding,
-checking and indexing it was a large share of the CPU a page costs after its last round
-trip (a tenant of 200 groups of 20 members: ~3.5-4.5 ms of 15-17 in process, on a slow
-host). So each adapter keeps that read's last answer, with what was made of it, and makes
-it again only when the bytes differ.
+checking and indexing it was about a third of the instructions a page costs, all of it
+after its last round trip (a tenant of 200 groups of 20 members: 50 M -> 34 M per answer
+from scim2-server, 48 M -> 36 M from Descope). So each adapter keeps that read's last
+answer, with what was made of it, and makes it again only when the bytes differ.
 
 This is not a cache of the directory: the read still goes out every time, and nothing is
 answered that the backend did not just send. The new answer is compared with the kept one
