@@ -84,7 +84,9 @@ async def _run(base: Path, names: list[str], samples: int) -> None:
         servers = starting.ready()
         urls = {kind: emulator.url for kind, emulator in servers.emulators.items()}
         settings, env = gateway_settings(urls)
-        given = json.dumps({"settings": settings.model_dump(mode="json"), "env": env})
+        # Defaults left out: BASE may predate a setting this tree added.
+        dumped = settings.model_dump(mode="json", exclude_defaults=True)
+        given = json.dumps({"settings": dumped, "env": env})
         log = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="scim-bench-ab-")))
         log = log / "base-gateway.log"
         process, (url,) = _spawn(stack, log, ["gateway"], env={GATEWAY_ENV: given}, root=base)
