@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from functools import partial
 from typing import Any, TypedDict, TypeVar, Unpack
 from urllib.parse import quote
 
@@ -17,7 +18,7 @@ import httpx
 
 from app.adapters import scimwire as wire
 from app.adapters.http import Decoder, Upstream
-from app.adapters.unchanged import LastAnswer
+from app.adapters.unchanged import LastAnswer, LastAnswers
 from app.errors import GatewayError, NotFound, UpstreamError
 from app.models import (
     BackendKind,
@@ -99,6 +100,8 @@ class ScimAdapter:
         # The whole tenant's listing, decoded and indexed once for as long as it comes back
         # the same (tenant_membership).
         self._whole_listing = LastAnswer(wire.decode_groups)
+        # The last few pages read on their own (search_groups), by what was asked.
+        self._pages: LastAnswers[Any] = LastAnswers(wire.decode_groups)
 
     # -- the send step ---------------------------------------------------------------------
 
@@ -242,13 +245,23 @@ class ScimAdapter:
         *,
         include_members: bool = True,
     ) -> GroupPage:
-        """One page of groups (RFC 7644 §3.4.2): one request."""
+        """One page of groups (RFC 7644 §3.4.2): one request. The page is made again only
+        when its answer's bytes differ from the last time (:mod:`.unchanged`)."""
+        keeper = self._pages[scim_filter, start_index, count, include_members]
         data = await self._list_page(
-            self.groups_path, scim_filter, start_index, count, include_members=include_members
+            self.groups_path,
+            scim_filter,
+            start_index,
+            count,
+            include_members=include_members,
+            decode=keeper,
         )
         with self._wire("group list"):
-            page = wire.parse_list(
-                data, start_index=start_index, members_excluded=not include_members
+            page = keeper.then(
+                data,
+                partial(
+                    wire.parse_list, start_index=start_index, members_excluded=not include_members
+                ),
             )
         if not scim_filter:
             self._group_count_hint = page.total_results

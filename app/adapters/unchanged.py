@@ -13,17 +13,23 @@ in full (``bytes ==``, a memcmp: tens of microseconds for half a megabyte), neve
 hash. What is kept is shared by the requests that read the same bytes, so it must never
 be written to: structs, frozen records, and indexes nobody changes after making them.
 
-One answer per adapter and read. All kept answers together are held to :data:`KEPT_BYTES`
+One answer per adapter and read (:class:`LastAnswers` for reads that vary: one per
+request, for a few requests). All kept answers together are held to :data:`KEPT_BYTES`
 of answer bytes; what they were made into takes about three times that again (a 442 KB
 listing of 200 groups of 20 members decodes and indexes into 1.27 MB). Past it, the answer
 used longest ago is let go first.
+
+A keeper also knows when a request was answered with the same bytes twice running
+(:meth:`LastAnswer.assumed`): the upstream send step may then answer the next such read
+from it at once, while the read itself is still on the wire (``app.adapters.speculation``).
 """
 
 from __future__ import annotations
 
 import itertools
 import weakref
-from collections.abc import Callable
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
 from typing import Any, Final, Generic, TypeVar
 
 T = TypeVar("T")
@@ -33,7 +39,9 @@ KEPT_BYTES: Final = 16 * 1024 * 1024
 """The answer bytes all adapters of the process keep at most: ~64 MB of memory in all, or
 the whole reads of ~36 tenants of 200 groups of 20 members (~0.45 MB each)."""
 
-_NOTHING: Final[Any] = object()
+NOTHING: Final[Any] = object()
+"""What :meth:`LastAnswer.assumed` returns when nothing may be assumed."""
+_NOTHING: Final[Any] = NOTHING
 _CLOCK = itertools.count()
 _KEEPERS: weakref.WeakSet[LastAnswer[Any]] = weakref.WeakSet()
 
@@ -42,7 +50,16 @@ class LastAnswer(Generic[T]):
     """A decoder (``bytes -> T``) that hands back what it made last time when given the same
     bytes again, and keeps one thing made from that answer (:meth:`then`)."""
 
-    __slots__ = ("__weakref__", "_content", "_decode", "_made", "_used", "_value")
+    __slots__ = (
+        "__weakref__",
+        "_content",
+        "_decode",
+        "_made",
+        "_request",
+        "_steady",
+        "_used",
+        "_value",
+    )
 
     def __init__(self, decode: Callable[[bytes], T]) -> None:
         self._decode = decode
@@ -50,9 +67,17 @@ class LastAnswer(Generic[T]):
         self._value: Any = _NOTHING
         self._made: Any = _NOTHING
         self._used = 0
+        self._request: Hashable = None  # what the kept answer answered
+        self._steady = False  # that request's last two answers were the same bytes
 
     def __call__(self, content: bytes) -> T:
+        return self.answer(None, content)
+
+    def answer(self, request: Hashable, content: bytes) -> T:
+        """The decoded ``content``, which answered ``request`` (any hashable naming it)."""
         if content == self._content:
+            self._steady = request == self._request
+            self._request = request
             self._used = next(_CLOCK)
             value: T = self._value
             return value
@@ -60,9 +85,23 @@ class LastAnswer(Generic[T]):
         self._forget()
         if len(content) <= KEPT_BYTES:
             self._content, self._value, self._used = content, value, next(_CLOCK)
+            self._request = request
             _KEEPERS.add(self)
             _hold_to_budget(self)
         return value
+
+    def assumed(self, request: Hashable) -> Any:
+        """The kept answer's decoded value when ``request`` was answered with those same
+        bytes the last two times running: what it will most likely be answered again. Else
+        :data:`NOTHING` (never answered, or its answers change)."""
+        if self._steady and request == self._request and self._content is not None:
+            self._used = next(_CLOCK)
+            return self._value
+        return _NOTHING
+
+    def doubt(self) -> None:
+        """The request failed: assume nothing until it is answered the same twice again."""
+        self._steady = False
 
     def then(self, decoded: T, make: Callable[[T], U]) -> U:
         """``make(decoded)``, made once per kept answer: ``decoded`` must be what this decoder
@@ -82,6 +121,30 @@ class LastAnswer(Generic[T]):
 
     def _forget(self) -> None:
         self._content, self._value, self._made = None, _NOTHING, _NOTHING
+        self._request, self._steady = None, False
+
+
+class LastAnswers(Generic[T]):
+    """One :class:`LastAnswer` per request, for the last :attr:`size` requests asked for
+    (a tenant's first pages, say): a read whose request varies."""
+
+    __slots__ = ("_decode", "_keepers", "size")
+
+    def __init__(self, decode: Callable[[bytes], T], size: int = 8) -> None:
+        self._decode = decode
+        self._keepers: OrderedDict[Hashable, LastAnswer[T]] = OrderedDict()
+        self.size = size
+
+    def __getitem__(self, request: Hashable) -> LastAnswer[T]:
+        keepers = self._keepers
+        keeper = keepers.get(request)
+        if keeper is None:
+            keeper = keepers[request] = LastAnswer(self._decode)
+            if len(keepers) > self.size:
+                keepers.popitem(last=False)
+        else:
+            keepers.move_to_end(request)
+        return keeper
 
 
 def _hold_to_budget(newest: LastAnswer[Any]) -> None:

@@ -9,7 +9,7 @@ import orjson
 import pytest
 
 from app.adapters import unchanged
-from app.adapters.unchanged import LastAnswer
+from app.adapters.unchanged import NOTHING, LastAnswer, LastAnswers
 
 
 class Counting:
@@ -111,3 +111,57 @@ def test_an_answer_larger_than_the_budget_is_not_kept(monkeypatch: pytest.Monkey
     answer(b"[1, 2]")
     answer(b"[1, 2]")
     assert (decode.calls, answer.kept) == (2, 0)
+
+
+# -- what a keeper lets be assumed (app.adapters.speculation) -----------------------------
+
+REQUEST = ("GET", "https://scim.example/Groups?count=100", None)
+
+
+def steady(content: bytes = b"[1, 2]") -> LastAnswer[Any]:
+    """A keeper whose request was answered with ``content`` twice running."""
+    keeper: LastAnswer[Any] = LastAnswer(orjson.loads)
+    keeper.answer(REQUEST, content)
+    keeper.answer(REQUEST, bytes(bytearray(content)))
+    return keeper
+
+
+def test_nothing_is_assumed_until_a_request_is_answered_the_same_twice_running() -> None:
+    keeper: LastAnswer[Any] = LastAnswer(orjson.loads)
+    assert keeper.assumed(REQUEST) is NOTHING
+    first = keeper.answer(REQUEST, b"[1]")
+    assert keeper.assumed(REQUEST) is NOTHING  # answered once
+    assert keeper.answer(REQUEST, b"[1]") is first
+    assert keeper.assumed(REQUEST) is first
+    assert keeper.assumed(("GET", "other", None)) is NOTHING  # another request
+    keeper.answer(REQUEST, b"[2]")
+    assert keeper.assumed(REQUEST) is NOTHING  # its answers change
+
+
+def test_the_same_bytes_for_another_request_are_not_steady() -> None:
+    keeper: LastAnswer[Any] = LastAnswer(orjson.loads)
+    keeper.answer(("GET", "a", None), b"[1]")
+    keeper.answer(("GET", "b", None), b"[1]")
+    assert keeper.assumed(("GET", "b", None)) is NOTHING
+
+
+def test_a_failed_request_is_doubted_until_answered_the_same_again() -> None:
+    keeper = steady()
+    keeper.doubt()
+    assert keeper.assumed(REQUEST) is NOTHING
+    value = keeper.answer(REQUEST, b"[1, 2]")
+    assert keeper.assumed(REQUEST) is value
+
+
+def test_keepers_by_request_are_bounded_least_recently_asked_first() -> None:
+    decode = Counting()
+    pages: LastAnswers[Any] = LastAnswers(decode, size=2)
+    pages["a"](b"[1]")
+    pages["b"](b"[2]")
+    pages["a"](b"[1]")  # asked again: b is now the oldest
+    pages["c"](b"[3]")
+    assert decode.calls == 3
+    pages["a"](b"[1]")
+    assert decode.calls == 3  # still kept
+    pages["b"](b"[2]")
+    assert decode.calls == 4  # let go when c came
