@@ -73,6 +73,10 @@ class Limits(_Strict):
     """Estimated objects resolved: list sizes (``first``, or 10 per unbounded list) x depth."""
     introspection: bool = True
     """Whether ``__schema``/``__type`` are answered (GraphiQL needs them)."""
+    speculate: bool = True
+    """Whether a query runs on while reads whose last answers were the same are on the wire,
+    from those answers, and again only if one comes back otherwise (app.adapters.speculation):
+    the answer is the same, sooner; a change costs the CPU spent ahead."""
 
 
 class TenantBase(TenantHardening):

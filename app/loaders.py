@@ -17,6 +17,7 @@ import time
 from collections.abc import Awaitable, Callable, Hashable, Iterable, Sequence
 from typing import Any, Generic, TypeVar
 
+from app.adapters.speculation import READ_CLOCK, ReadClock
 from app.errors import GatewayError
 from app.gateway import Tenant
 from app.models import GroupName, GroupRecord, MemberRecord, TenantMembership
@@ -78,6 +79,9 @@ class TenantLoaders:
 
     async def _read_whole(self) -> TenantMembership | None:
         tenant, order = self.tenant, self._order
+        # Times the read itself when its answer was assumed (app.adapters.speculation).
+        clock = ReadClock(tenant.whole_reads.observe)
+        READ_CLOCK.set(clock)  # this task's own context
         try:
             await order.after_slower(tenant.id, tenant.whole_reads.seconds)
             began = time.perf_counter()
@@ -87,7 +91,7 @@ class TenantLoaders:
             membership = await read
         finally:
             order.left(tenant.id)  # failed or cancelled before sending: nobody waits for it
-        if membership is not None:  # None: no such read was sent
+        if membership is not None and not clock.deferred:  # None: no such read was sent
             tenant.whole_reads.observe(time.perf_counter() - began)
         return membership
 

@@ -12,13 +12,15 @@ import asyncio
 import time
 from collections.abc import Callable, Mapping
 from contextvars import ContextVar
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Any, Final, Protocol
 from urllib.parse import urlencode
 
 import httpx
 import orjson
 
+from app.adapters.speculation import SPECULATION
+from app.adapters.unchanged import LastAnswer
 from app.errors import (
     GatewayError,
     UpstreamError,
@@ -200,6 +202,26 @@ class Upstream:
         )
         where = f"{method} {url}"
         safe = is_idempotent(method) if idempotent is None else idempotent
+        if isinstance(decode, LastAnswer):  # a read whose last answer is kept
+            key = (method, str(request.url), content)
+            speculation = SPECULATION.get()
+            if speculation is not None and safe:
+                sent = partial(self._sent, request, where, safe)
+                return await speculation.read(key, decode, sent)
+            decode = partial(decode.answer, key)
+        return await self._sent(request, where, safe, decode)
+
+    async def _sent(
+        self,
+        request: httpx.Request,
+        where: str,
+        safe: bool,
+        decode: Decoder | None,
+        extensions: Mapping[str, Any] | None = None,
+    ) -> Any:
+        """``request`` sent within the operation's deadline (``extensions``: httpx's)."""
+        if extensions:
+            request.extensions.update(extensions)
         scope = current_scope()
         remaining = scope.remaining() if scope is not None else None
         if remaining is None:

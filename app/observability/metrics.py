@@ -33,6 +33,7 @@ __all__ = [
     "UpstreamMetrics",
     "current_metrics",
     "observe_batch",
+    "observe_speculation",
     "upstream_route",
 ]
 
@@ -99,6 +100,13 @@ class Metrics:
             buckets=BATCH_BUCKETS,
             registry=self.registry,
         )
+        self.speculative_answers = Counter(
+            "scim_gateway_speculative_answers",
+            "Queries run ahead on reads assumed unchanged, by outcome: kept (every read came"
+            " back the same) or redone (one changed or failed: run again on its answer).",
+            ["outcome"],
+            registry=self.registry,
+        )
         if breaker_states is not None:
             self.registry.register(_BreakerCollector(breaker_states))
         self._children: dict[tuple[MetricWrapperBase, tuple[str, ...]], Any] = {}
@@ -125,6 +133,13 @@ def observe_batch(tenant: str, loader: str, size: int) -> None:
     metrics = current_metrics.get()
     if metrics is not None:
         metrics.child(metrics.batch_size, tenant, loader).observe(size)
+
+
+def observe_speculation(outcome: str) -> None:
+    """Record a query run ahead (``kept`` or ``redone``; a no-op outside a request)."""
+    metrics = current_metrics.get()
+    if metrics is not None:
+        metrics.child(metrics.speculative_answers, outcome).inc()
 
 
 # -- upstream -----------------------------------------------------------------------------

@@ -49,6 +49,13 @@ class Context:
         self.selections.clear()
         self._kept.clear()
 
+    def restart(self) -> None:
+        """Start the operation over (it ran on answers assumed, and one came back otherwise):
+        nothing made or loaded so far is used again."""
+        self.close()
+        self.loaders = Loaders(self.gateway.tenants)
+        self.partial_errors.clear()
+
     @property
     def principal(self) -> Principal:
         if self._principal is None:

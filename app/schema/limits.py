@@ -22,6 +22,7 @@ from functools import lru_cache, partial
 from inspect import isawaitable
 from typing import Any
 
+import orjson
 import strawberry
 from graphql import (
     ASTValidationRule,
@@ -48,6 +49,9 @@ from graphql import (
     get_named_type,
     parse,
 )
+from graphql import (
+    ExecutionResult as GraphQLExecutionResult,
+)
 from graphql.language import Visitor
 from strawberry.exceptions import MissingQueryError
 from strawberry.execution.is_awaitable import optimized_is_awaitable
@@ -62,8 +66,10 @@ from strawberry.schema.schema import DEFAULT_ALLOWED_OPERATION_TYPES, validate_d
 from strawberry.types import ExecutionContext, ExecutionResult
 from strawberry.types.graphql import OperationType
 
+from app.adapters.speculation import SPECULATION, Speculation
 from app.config import Limits
 from app.errors import BadUserInput, UpstreamTimeout
+from app.observability.metrics import observe_speculation
 from app.resilience import operation_scope
 from app.schema.execution import GatewayExecutor
 from app.schema.extensions import GatewayOperation, finish, refused, with_partial_errors
@@ -308,6 +314,18 @@ def limit_rules(limits: Limits) -> tuple[type[ASTValidationRule], ...]:
 # -- the schema: deadline, upstream budget, the gateway's steps ---------------------------------
 
 
+def _encoded_ahead(outcome: GraphQLExecutionResult, context: Any) -> GraphQLExecutionResult:
+    """``outcome`` with its data encoded to JSON now (``orjson.Fragment``, which the
+    answer's encoder copies), where the HTTP view encodes with orjson (``encode_early``):
+    an operation run ahead is usually done before its reads are back."""
+    data = outcome.data
+    if not data or getattr(context, "encode_early", False) is not True:
+        return outcome
+    with contextlib.suppress(orjson.JSONEncodeError):  # then left to the answer's encoder
+        outcome.data = {key: orjson.Fragment(orjson.dumps(value)) for key, value in data.items()}
+    return outcome
+
+
 class GatewaySchema(strawberry.Schema):
     """A Strawberry schema enforcing ``limits``: each operation's document is checked before
     it runs, and it runs inside its deadline and upstream request budget.
@@ -412,6 +430,36 @@ class GatewaySchema(strawberry.Schema):
         error = refused(ec.context)
         if error is not None:
             return self._failed(ec, error)
+        ahead = self.limits.speculate and operation_type is OperationType.QUERY
+        speculation = Speculation() if ahead else None
+        try:
+            outcome = await self._execute(ec, document, speculation)
+            if speculation is not None and speculation.used:
+                outcome = _encoded_ahead(outcome, ec.context)  # while the reads are out
+                if await speculation.confirmed():
+                    observe_speculation("kept")
+                else:  # an upstream answered otherwise: again, on what it answered
+                    observe_speculation("redone")
+                    speculation.replaying()
+                    ec.context.restart()
+                    outcome = await self._execute(ec, document, speculation)
+        except Exception as exc:  # reported as an error, then masked
+            return self._failed(ec, exc)
+        finally:
+            if speculation is not None:
+                speculation.cancel()
+        if outcome.errors:
+            self.process_errors(outcome.errors, ec)  # logged before masking
+        return ExecutionResult(
+            data=outcome.data, errors=with_partial_errors(outcome.errors, ec.context)
+        )
+
+    async def _execute(
+        self, ec: ExecutionContext, document: DocumentNode, speculation: Speculation | None
+    ) -> GraphQLExecutionResult:
+        """graphql-core's execution of the checked document, reads answered ahead where
+        ``speculation`` may (:mod:`app.adapters.speculation`)."""
+        token = SPECULATION.set(speculation)
         try:
             outcome = execute(
                 self._schema,
@@ -426,13 +474,9 @@ class GatewaySchema(strawberry.Schema):
             )
             if isawaitable(outcome):
                 outcome = await outcome
-        except Exception as exc:  # reported as an error, then masked
-            return self._failed(ec, exc)
-        if outcome.errors:
-            self.process_errors(outcome.errors, ec)  # logged before masking
-        return ExecutionResult(
-            data=outcome.data, errors=with_partial_errors(outcome.errors, ec.context)
-        )
+        finally:
+            SPECULATION.reset(token)
+        return outcome
 
     def _failed(self, ec: ExecutionContext, *raised: Exception) -> ExecutionResult:
         errors = [

@@ -21,7 +21,7 @@ from asgi_lifespan import LifespanManager
 
 from app.adapters.scim import SMALL_TENANT_GROUPS
 from app.adapters.scimwire import MAX_PAGE_SIZE
-from app.config import Settings
+from app.config import Limits, Settings
 from app.demo import demo_settings, demo_transports
 from app.emulators import DemoEnvironment, build_demo
 from app.main import create_app
@@ -55,13 +55,16 @@ class _Gateway:
         return body
 
 
-async def _open(demo: DemoEnvironment, **tenant: Any) -> AsyncIterator[_Gateway]:
+async def _open(
+    demo: DemoEnvironment, *, limits: Limits | None = None, **tenant: Any
+) -> AsyncIterator[_Gateway]:
     base, env = demo_settings()
     transports = demo_transports(demo)
     watched = {t: WatchedTransport(transports[t]) for t in KINDS}
     transports.update(watched)
     tenants = [t.model_copy(update=tenant) for t in base.tenants]
-    app = create_app(Settings(tenants=tenants), env=env, transports=transports)
+    settings = Settings(tenants=tenants, limits=limits or Limits())
+    app = create_app(settings, env=env, transports=transports)
     async with LifespanManager(app) as manager:
         transport = httpx.ASGITransport(app=manager.app)
         async with httpx.AsyncClient(transport=transport, base_url="http://gw") as http:
