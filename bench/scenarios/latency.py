@@ -238,7 +238,9 @@ async def run(bench: Bench) -> None:
         "table shows the floors' p50. The ratio column is the p50 (and p95) of "
         "each answer's time minus its own floor: scim2-server's service time moves initech's "
         "floor by hundreds of ms between requests, which a difference of two p50s would count. "
-        f"Gateway CPU time per answer (mean; /proc counts 10 ms ticks): {cpu}. An answer's "
-        "time above its floor is mostly this CPU, most of it spent after the last wave. "
+        f"Gateway CPU time per answer (mean; /proc counts 10 ms ticks): {cpu}. Once a "
+        "case's reads have come back the same twice running, most of it is spent while "
+        "they are on the wire (app/adapters/speculation.py); above the floor are the work "
+        "before the first read leaves, reading the last answer, and writing the answer. "
         f"The timing client's own CPU per answer: at most {ms(driver)} (mean of a case)."
     )
