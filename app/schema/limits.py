@@ -49,9 +49,7 @@ from graphql import (
     get_named_type,
     parse,
 )
-from graphql import (
-    ExecutionResult as GraphQLExecutionResult,
-)
+from graphql import ExecutionResult as GraphQLExecutionResult
 from graphql.language import Visitor
 from strawberry.exceptions import MissingQueryError
 from strawberry.execution.is_awaitable import optimized_is_awaitable
