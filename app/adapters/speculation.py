@@ -2,7 +2,7 @@
 
 Between two changes of a directory, a tenant's whole membership and first page come back as
 the same bytes request after request (:mod:`app.adapters.unchanged` keeps them decoded). Yet
-everything the gateway makes of them (members, their groups, the completed answer: ~7-9 ms
+everything the gateway makes of them (members, their groups, the completed answer: 7-15 ms
 of CPU a tenant on a slow host) waited for the read's round trip, then ran after it, on the
 answer's critical path.
 
@@ -33,7 +33,7 @@ from app.adapters.unchanged import NOTHING, LastAnswer
 TICKS_TO_THE_WIRE: Final = 12
 """Event-loop turns a read answered ahead is given to reach the socket before its caller goes
 on with the work ahead: through the gateway's aiohttp transport it was written one turn after
-it was asked for (measured served, demo tenants), and more on a new connection. httpx's own
+it was asked for (measured against the bench's emulators), and more on a new connection. httpx's own
 transport says when it has written a request (httpcore's ``trace`` extension), which ends the
 wait sooner. Too few turns only delay the read by the work done ahead."""
 
