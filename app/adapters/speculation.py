@@ -33,9 +33,9 @@ from app.adapters.unchanged import NOTHING, LastAnswer
 TICKS_TO_THE_WIRE: Final = 12
 """Event-loop turns a read answered ahead is given to reach the socket before its caller goes
 on with the work ahead: through the gateway's aiohttp transport it was written one turn after
-it was asked for (measured against the bench's emulators), and more on a new connection. httpx's own
-transport says when it has written a request (httpcore's ``trace`` extension), which ends the
-wait sooner. Too few turns only delay the read by the work done ahead."""
+it was asked for (measured against the bench's emulators), more on a new connection. httpx's
+own transport says when it has written a request (httpcore's ``trace`` extension), which ends
+the wait sooner. Too few turns only delay the read by the work done ahead."""
 
 _SENT: Final = "http11.send_request_body.complete"
 
