@@ -26,6 +26,7 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable, Hashable
 from contextvars import ContextVar
+from functools import partial
 from typing import Any, Final
 
 from app.adapters.unchanged import NOTHING, LastAnswer
@@ -73,13 +74,12 @@ class Speculation:
 
     def __init__(self) -> None:
         self._reads: dict[Hashable, _Read] = {}
-        self._ahead = 0
         self._replaying = False
 
     @property
     def used(self) -> bool:
         """Whether any read was answered ahead."""
-        return self._ahead > 0
+        return any(read.assumed is not NOTHING for read in self._reads.values())
 
     async def read(
         self,
@@ -94,7 +94,7 @@ class Speculation:
             if held.assumed is not NOTHING:
                 return held.assumed
             return await asyncio.shield(held.answer)
-        decode = _Decode(keeper, request)
+        decode = partial(keeper.answer, request)
         assumed = NOTHING if self._replaying else keeper.assumed(request)
         if assumed is NOTHING:
             return await self._known(request, keeper, send(decode, {}))
@@ -107,7 +107,6 @@ class Speculation:
 
         task = asyncio.ensure_future(send(decode, {"trace": trace}))
         read = self._reads[request] = _Read(keeper, assumed, task)
-        self._ahead += 1
         if clock is not None:
             clock.deferred = True
             task.add_done_callback(_timer(clock, began))
@@ -117,7 +116,6 @@ class Speculation:
             await asyncio.sleep(0)
         if task.done():  # answered already: nothing to assume
             read.assumed = NOTHING
-            self._ahead -= 1
             return task.result()
         return assumed
 
@@ -157,7 +155,6 @@ class Speculation:
         """The operation runs again: the reads it made are answered by what came back, and
         nothing more is answered ahead."""
         self._replaying = True
-        self._ahead = 0
         for read in self._reads.values():
             read.assumed = NOTHING
 
@@ -171,19 +168,6 @@ class Speculation:
 
 
 SPECULATION: ContextVar[Speculation | None] = ContextVar("scim_gateway_speculation", default=None)
-
-
-class _Decode:
-    """``keeper`` as a decoder of ``request``'s answer."""
-
-    __slots__ = ("keeper", "request")
-
-    def __init__(self, keeper: LastAnswer[Any], request: Hashable) -> None:
-        self.keeper = keeper
-        self.request = request
-
-    def __call__(self, content: bytes) -> Any:
-        return self.keeper.answer(self.request, content)
 
 
 def _timer(clock: ReadClock, began: float) -> Callable[[asyncio.Future[Any]], None]:

@@ -40,8 +40,8 @@ KEPT_BYTES: Final = 16 * 1024 * 1024
 the whole reads of ~36 tenants of 200 groups of 20 members (~0.45 MB each)."""
 
 NOTHING: Final[Any] = object()
-"""What :meth:`LastAnswer.assumed` returns when nothing may be assumed."""
-_NOTHING: Final[Any] = NOTHING
+"""What :meth:`LastAnswer.assumed` returns when nothing may be assumed (and what an empty
+keeper holds)."""
 _CLOCK = itertools.count()
 _KEEPERS: weakref.WeakSet[LastAnswer[Any]] = weakref.WeakSet()
 
@@ -64,8 +64,8 @@ class LastAnswer(Generic[T]):
     def __init__(self, decode: Callable[[bytes], T]) -> None:
         self._decode = decode
         self._content: bytes | None = None
-        self._value: Any = _NOTHING
-        self._made: Any = _NOTHING
+        self._value: Any = NOTHING
+        self._made: Any = NOTHING
         self._used = 0
         self._request: Hashable = None  # what the kept answer answered
         self._steady = False  # that request's last two answers were the same bytes
@@ -97,7 +97,7 @@ class LastAnswer(Generic[T]):
         if self._steady and request == self._request and self._content is not None:
             self._used = next(_CLOCK)
             return self._value
-        return _NOTHING
+        return NOTHING
 
     def doubt(self) -> None:
         """The request failed: assume nothing until it is answered the same twice again."""
@@ -109,7 +109,7 @@ class LastAnswer(Generic[T]):
         is kept)."""
         if decoded is not self._value:
             return make(decoded)
-        if self._made is _NOTHING:
+        if self._made is NOTHING:
             self._made = make(decoded)  # raises on an answer of the wrong shape: not kept
         made: U = self._made
         return made
@@ -120,7 +120,7 @@ class LastAnswer(Generic[T]):
         return len(self._content) if self._content is not None else 0
 
     def _forget(self) -> None:
-        self._content, self._value, self._made = None, _NOTHING, _NOTHING
+        self._content, self._value, self._made = None, NOTHING, NOTHING
         self._request, self._steady = None, False
 
 
