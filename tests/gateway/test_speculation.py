@@ -10,7 +10,6 @@ the answer is the directory's as it is now, and nothing is sent twice.
 
 from __future__ import annotations
 
-import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -20,6 +19,7 @@ import pytest
 from app.config import Limits
 from app.emulators import DemoEnvironment, build_demo
 from tests.gateway.test_membership_alongside_page import _Gateway, _open
+from tests.ops.test_health_and_metrics import _samples, _value
 
 PAGE = """{ tenant(id: "%s") { groups(first: 10) { nodes {
   id displayName members { scimId display groups { displayName } } } } } }"""
@@ -51,12 +51,8 @@ class _Two:
 
     async def ahead(self, outcome: str) -> float:
         response = await self.tested.http.get("/metrics")
-        found = re.search(
-            rf'^scim_gateway_speculative_answers_total{{outcome="{outcome}"}} (\S+)$',
-            response.text,
-            re.MULTILINE,
-        )
-        return float(found.group(1)) if found else 0.0
+        name = "scim_gateway_speculative_answers_total"
+        return _value(_samples(response.text), name, outcome=outcome)
 
 
 async def _two(limits: Limits | None = None) -> AsyncIterator[_Two]:
